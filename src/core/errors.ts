@@ -1,0 +1,50 @@
+/**
+ * Typed errors. Every error hashgrid throws on purpose is a HashgridError with
+ * a stable `code` (safe to branch on, shown on the bus and by the CLI) and
+ * structured `data` naming what was wrong.
+ */
+
+/** Every stable error code, in one place. */
+export const ErrorCode = {
+  /** A value is not the hex string it should be (odd length, bad character). */
+  INVALID_HEX: 'INVALID_HEX',
+  /** A byte array or hex string has the wrong length. */
+  INVALID_LENGTH: 'INVALID_LENGTH',
+  /** A compact-bits value is negative, overflows, or is not a uint32. */
+  INVALID_BITS: 'INVALID_BITS',
+  /** A target is zero or above the largest 256-bit value. */
+  TARGET_OUT_OF_RANGE: 'TARGET_OUT_OF_RANGE',
+  /** A difficulty is not a finite number > 0, or gives a target out of range. */
+  INVALID_DIFFICULTY: 'INVALID_DIFFICULTY',
+  /** A nonce range is empty or goes past 2^32. */
+  INVALID_NONCE_RANGE: 'INVALID_NONCE_RANGE',
+  /** A backend name is not one hashgrid knows. */
+  UNKNOWN_BACKEND: 'UNKNOWN_BACKEND',
+  /** A backend cannot run here (no adapter, module not built). */
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  /** A backend reported a hit that the reference hash does not confirm. */
+  HIT_VERIFICATION_FAILED: 'HIT_VERIFICATION_FAILED',
+  /** The engine was closed. */
+  ENGINE_CLOSED: 'ENGINE_CLOSED',
+  /** A command-line flag or option value is wrong. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class HashgridError<D extends Record<string, unknown> = Record<string, unknown>> extends Error {
+  override readonly name = 'HashgridError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly data: D = {} as D,
+  ) {
+    super(message);
+  }
+
+  /** The shape sent over the bus and printed by `--json`. */
+  toJSON(): { code: ErrorCode; message: string; data: D } {
+    return { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+export const isHashgridError = (e: unknown): e is HashgridError => e instanceof HashgridError;

@@ -1,0 +1,103 @@
+/**
+ * The sha256d nonce-search kernel as a DAG: one description, printed for every
+ * backend (AssemblyScript scalar, AssemblyScript v128, WGSL).
+ *
+ * A Bitcoin header is 80 bytes: the first 64 are one SHA-256 block whose
+ * compression (the midstate) is fixed per job. The second block holds header
+ * bytes 64..79 — three job words and the nonce — and constant padding. Folded
+ * per job or at generation time:
+ *  - rounds 0..2 of the second block use only job words;
+ *  - schedule words W4..W15 of both hashes are padding constants;
+ *  - the second hash starts from the fixed IV.
+ * Skipped: the final H7 of the second hash equals IV7 + e₆₀ (the value of `h`
+ * after round 63 is `e` computed in round 60), so rounds 61..63 and the rest
+ * of round 60 are never computed. A kernel rejects on that word alone and
+ * only recomputes the full hash for the rare lanes that pass.
+ */
+import { Dag, type Node } from './dag.js';
+
+/** FIPS 180-4 §4.2.2: the 64 round constants. */
+export const SHA256_K: readonly number[] = [
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+/** FIPS 180-4 §5.3.3: the initial hash value H(0). */
+export const SHA256_IV: readonly number[] = [
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/** Names of the kernel's inputs, shared with every printed kernel. */
+export const JOB_INPUTS = {
+  midstate: ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'],
+  /** Header bytes 64..75 as big-endian words: merkle-root tail, time, bits. */
+  tail: ['w0', 'w1', 'w2'],
+} as const;
+/** The nonce as the big-endian message word W3 (the header stores it little-endian). */
+export const NONCE_WORD = 'nw';
+
+const bigSigma0 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 2), d.rotr(x, 13)), d.rotr(x, 22));
+const bigSigma1 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 6), d.rotr(x, 11)), d.rotr(x, 25));
+const smallSigma0 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 7), d.rotr(x, 18)), d.shr(x, 3));
+const smallSigma1 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 17), d.rotr(x, 19)), d.shr(x, 10));
+
+/** FIPS 180-4 §6.2.2 step 1: the message schedule, built lazily up to `upTo`. */
+function schedule(d: Dag, block: readonly Node[], upTo: number): Node[] {
+  const w = [...block];
+  for (let t = 16; t < upTo; t++) {
+    w.push(d.sum(smallSigma1(d, w[t - 2]!), w[t - 7]!, smallSigma0(d, w[t - 15]!), w[t - 16]!));
+  }
+  return w;
+}
+
+/**
+ * FIPS 180-4 §6.2.2 steps 2–4. With `h7Only`, returns just the last output
+ * word, computing only what it depends on (rounds 0..59 and e of round 60).
+ */
+function compress(d: Dag, state: readonly Node[], block: readonly Node[], h7Only: boolean): Node[] {
+  const rounds = h7Only ? 61 : 64;
+  const w = schedule(d, block, rounds);
+  let [a, b, c, dd, e, f, g, h] = state as [Node, Node, Node, Node, Node, Node, Node, Node];
+  for (let t = 0; t < rounds; t++) {
+    const t1 = d.sum(h, bigSigma1(d, e), d.ch(e, f, g), d.lit(SHA256_K[t]!), w[t]!);
+    if (h7Only && t === 60) return [d.sum(state[7]!, dd, t1)];
+    const t2 = d.sum(bigSigma0(d, a), d.maj(a, b, c));
+    h = g;
+    g = f;
+    f = e;
+    e = d.sum(dd, t1);
+    dd = c;
+    c = b;
+    b = a;
+    a = d.sum(t1, t2);
+  }
+  const out = [a, b, c, dd, e, f, g, h];
+  return state.map((s, i) => d.sum(s, out[i]!));
+}
+
+export interface Sha256dKernelDag {
+  dag: Dag;
+  /** Last word of the final digest (big-endian word H7 of SHA-256(SHA-256(header))). */
+  h7: Node;
+}
+
+/** Builds the folded sha256d DAG from the job inputs and the nonce word. */
+export function buildSha256dKernel(): Sha256dKernelDag {
+  const d = new Dag();
+  const midstate = JOB_INPUTS.midstate.map((n) => d.input(n, 1));
+  const tail = JOB_INPUTS.tail.map((n) => d.input(n, 1));
+  const lit = (v: number) => d.lit(v);
+  // FIPS 180-4 §5.1.1: 80-byte message → 0x80 after the data, zeros, then the bit length 640.
+  const block1 = [...tail, d.input(NONCE_WORD, 2), lit(0x80000000), ...Array(10).fill(0).map(() => lit(0)), lit(640)];
+  const first = compress(d, midstate, block1, false);
+  // The 32-byte digest padded to one block: bit length 256.
+  const block2 = [...first, lit(0x80000000), ...Array(6).fill(0).map(() => lit(0)), lit(256)];
+  const [h7] = compress(d, SHA256_IV.map(lit), block2, true);
+  return { dag: d, h7: h7! };
+}
