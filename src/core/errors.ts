@@ -24,6 +24,8 @@ export const ErrorCode = {
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   /** A backend reported a hit that the reference hash does not confirm. */
   HIT_VERIFICATION_FAILED: 'HIT_VERIFICATION_FAILED',
+  /** Work was replaced by other work, or stopped, before it finished. */
+  WORK_CANCELLED: 'WORK_CANCELLED',
   /** The engine was closed. */
   ENGINE_CLOSED: 'ENGINE_CLOSED',
   /** A command-line flag or option value is wrong. */

@@ -22,6 +22,11 @@ export interface MiningJob {
   readonly id: string;
   readonly target: bigint;
   /**
+   * The nonces to search in each header (default: all 2^32). A scheduler
+   * that splits one header between nodes gives each its own window.
+   */
+  readonly nonces?: { start: number; count: number };
+  /**
    * The header for roll `n` (0, 1, 2, …), or undefined when the job has no
    * more header space. Roll 0 is the job's first header.
    */

@@ -22,7 +22,7 @@ export const referencePairHasher: PairHasher = (pairs, count) => {
 export function merkleRoot(leaves: readonly Uint8Array[], hashPairs: PairHasher = referencePairHasher): Uint8Array {
   if (leaves.length === 0) throw new RangeError('merkleRoot: no leaves (a block has at least its coinbase)');
   leaves.forEach((l, i) => abytes(l, 32, `leaf ${i}`));
-  let level = new Uint8Array(leaves.length * 32);
+  let level: Uint8Array = new Uint8Array(leaves.length * 32);
   leaves.forEach((l, i) => level.set(l, i * 32));
   let count = leaves.length;
   while (count > 1) {

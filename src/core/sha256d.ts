@@ -4,7 +4,7 @@
  * leaves the engine.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToBigIntLE, bytesToHex, reverse } from './bytes.js';
+import { bigIntToBytesLE, bytesToBigIntLE, bytesToHex, reverse } from './bytes.js';
 
 /** SHA-256(SHA-256(data)), raw digest bytes (internal order). */
 export const sha256d = (data: Uint8Array): Uint8Array => sha256(sha256(data));
@@ -15,8 +15,21 @@ export const hashToDisplayHex = (hash: Uint8Array): string => bytesToHex(reverse
 /** A raw digest as the 256-bit little-endian number compared with targets (Bitcoin). */
 export const hashToBigInt = (hash: Uint8Array): bigint => bytesToBigIntLE(hash);
 
+let cachedTarget = -1n;
+let cachedTargetBytes: Uint8Array = new Uint8Array(32);
+
 /** Proof-of-work rule: the hash, read as a little-endian number, is at most the target. */
-export const meetsTarget = (hash: Uint8Array, target: bigint): boolean => hashToBigInt(hash) <= target;
+export function meetsTarget(hash: Uint8Array, target: bigint): boolean {
+  // Byte compare from the most significant end: this runs for every reference hash.
+  if (target !== cachedTarget) {
+    cachedTargetBytes = bigIntToBytesLE(target, 32);
+    cachedTarget = target;
+  }
+  for (let i = 31; i >= 0; i--) {
+    if (hash[i]! !== cachedTargetBytes[i]!) return hash[i]! < cachedTargetBytes[i]!;
+  }
+  return true;
+}
 
 /**
  * Midstate: the SHA-256 chaining value after the first 64-byte block, as eight

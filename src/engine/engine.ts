@@ -1,0 +1,344 @@
+/**
+ * The hashing engine: splits work into chunks, keeps every lane of a backend
+ * busy, switches work within milliseconds, and re-verifies every hit on the
+ * reference before it leaves.
+ *
+ * Work is either a finite `scan` (one header, a nonce window) or an
+ * open-ended `mine` (a job whose headers roll over when 2^32 nonces are
+ * spent). Giving new work moves the shared epoch word; chunks of the old
+ * epoch stop part-way and whatever they return is dropped, so no hash or hit
+ * of replaced work comes out afterwards.
+ */
+import { ErrorCode, HashgridError } from '../core/errors.js';
+import { abytes } from '../core/bytes.js';
+import { HEADER_LENGTH, withNonce } from '../core/header.js';
+import { NONCES_PER_HEADER, type Hit, type MiningJob, type ScanRange } from '../core/job.js';
+import { meetsTarget, sha256d } from '../core/sha256d.js';
+import { atarget } from '../core/target.js';
+import { createEpochWord, wallClockMs, type Backend, type ChunkResult, type EpochWord } from './backend.js';
+import { HashrateMeter } from './meter.js';
+import { scanParams } from './params.js';
+
+/** Engine options; every default is documented here. */
+export interface EngineOptions {
+  /** Wall time one chunk should take once the rate is known (default 75 ms). */
+  chunkMs?: number;
+  /** Fixed chunk size in nonces; overrides chunkMs (tests use it to force boundaries). */
+  chunkSize?: number;
+  /** Window of the hashrate meter (default 10 s). */
+  meterWindowMs?: number;
+}
+
+export interface ScanOptions {
+  /** Called after each chunk with the nonces hashed so far. */
+  onProgress?(hashed: number, total: number): void;
+  signal?: AbortSignal;
+}
+
+export interface ScanResult {
+  backend: string;
+  hashes: number;
+  seconds: number;
+  /** Verified hits, in nonce order. */
+  hits: Hit[];
+  /** Nonces that met the target but did not fit a backend hit buffer (reported, never silent). */
+  droppedHits: number;
+}
+
+export interface MiningListener {
+  onHit?(hit: Hit): void;
+  /** The job has no more headers: every nonce of every roll was handed out. */
+  onExhausted?(jobId: string): void;
+  /** A backend failed, or reported a hit the reference rejects. */
+  onError?(error: Error): void;
+  /**
+   * Every lane is on the new work: ms from the switch until the last lane was
+   * handed its first chunk (its chunk of older work having stopped).
+   */
+  onSwitched?(latencyMs: number): void;
+}
+
+/** What the engine tells the owner of a piece of work; scans add completion and progress. */
+interface WorkListener extends MiningListener {
+  onComplete?(): void;
+  onFail?(error: Error): void;
+  onProgress?(hashed: number, total: number): void;
+}
+
+interface Chunk {
+  roll: number;
+  header: Uint8Array;
+  params: Uint32Array;
+  start: number;
+  count: number;
+}
+
+/** One piece of work under one epoch: hands out chunks and gathers results. */
+class Work {
+  readonly startedAt = performance.now();
+  readonly switchedAt = wallClockMs();
+  hashes = 0;
+  droppedHits = 0;
+  outstanding = 0;
+  /** Lanes that have been handed a chunk of this work (for the switch latency). */
+  readonly lanesOn = new Set<number>();
+  readonly hits: Hit[] = [];
+  private roll = -1;
+  private header: Uint8Array | undefined;
+  private params: Uint32Array | undefined;
+  private cursor = 0;
+  private end = 0;
+  done = false;
+
+  constructor(
+    readonly epoch: number,
+    readonly jobId: string,
+    readonly target: bigint,
+    private readonly headerOf: (roll: number) => Uint8Array | undefined,
+    private readonly range: { start: number; end: number } | undefined,
+    /** A single-header scan: done once roll 0 is handed out, never asks for roll 1. */
+    private readonly singleHeader: boolean,
+    readonly listener: WorkListener,
+    readonly total: number,
+  ) {}
+
+  /** The next chunk of at most `size` nonces, or undefined when all are handed out. */
+  next(size: number): Chunk | undefined {
+    if (this.done) return undefined;
+    if (this.header === undefined || this.cursor >= this.end) {
+      if (this.singleHeader && this.roll === 0) return undefined;
+      const header = this.headerOf(this.roll + 1);
+      if (header === undefined) {
+        this.done = true;
+        this.listener.onExhausted?.(this.jobId);
+        return undefined;
+      }
+      this.roll++;
+      this.header = header;
+      this.params = scanParams(header, this.target);
+      this.cursor = this.range?.start ?? 0;
+      this.end = this.range?.end ?? NONCES_PER_HEADER;
+    }
+    const count = Math.min(size, this.end - this.cursor);
+    const chunk = { roll: this.roll, header: this.header, params: this.params!, start: this.cursor, count };
+    this.cursor += count;
+    return chunk;
+  }
+
+  get allHandedOut(): boolean {
+    return this.done || (this.singleHeader && this.roll === 0 && this.cursor >= this.end);
+  }
+}
+
+/** A nonce window within one header: 0 ≤ start, 1 ≤ count, start + count ≤ 2^32. */
+function checkedRange(start: number, count: number): { start: number; end: number } {
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > NONCES_PER_HEADER) {
+    throw new HashgridError(
+      ErrorCode.INVALID_NONCE_RANGE,
+      `nonce range: expected 0 <= start and 1 <= count with start + count <= 2^32, got start ${start}, count ${count}`,
+      { start, count },
+    );
+  }
+  return { start, end: start + count };
+}
+
+export class HashEngine {
+  readonly meter: HashrateMeter;
+  private readonly epochWord: EpochWord;
+  private epoch = 0;
+  private work: Work | undefined;
+  private wake: (() => void) | undefined;
+  private wakeup: Promise<void>;
+  private closed = false;
+  /** Measured hashes per ms of one lane (EWMA); 0 until the first chunk. */
+  private laneRate = 0;
+  private readonly pumps: Promise<void>[];
+
+  /**
+   * @param backend what hashes; its epoch word must be `epochWord` (see createEngine).
+   */
+  constructor(
+    readonly backend: Backend,
+    epochWord: EpochWord,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.epochWord = epochWord;
+    this.meter = new HashrateMeter(options.meterWindowMs ?? 10_000);
+    this.wakeup = new Promise((r) => (this.wake = r));
+    this.pumps = Array.from({ length: backend.lanes }, (_, lane) => this.pump(lane));
+  }
+
+  /** Hashes `range.count` nonces from `range.start`; resolves with the verified hits. */
+  scan(range: ScanRange, options: ScanOptions = {}): Promise<ScanResult> {
+    const { start, count } = range;
+    const window = checkedRange(start, count);
+    atarget(range.target);
+    const header = Uint8Array.from(abytes(range.header, HEADER_LENGTH, 'header'));
+    return new Promise<ScanResult>((resolve, reject) => {
+      const onAbort = () => {
+        work.done = true;
+        if (this.work === work) this.setWork(undefined);
+        reject(options.signal!.reason ?? new Error('aborted'));
+      };
+      const work = new Work(
+        this.epoch + 1,
+        'scan',
+        range.target,
+        (roll) => (roll === 0 ? header : undefined),
+        window,
+        true,
+        {
+          onComplete: () => {
+            options.signal?.removeEventListener('abort', onAbort);
+            work.hits.sort((a, b) => a.nonce - b.nonce);
+            resolve({
+              backend: this.backend.name,
+              hashes: work.hashes,
+              seconds: (performance.now() - work.startedAt) / 1000,
+              hits: work.hits,
+              droppedHits: work.droppedHits,
+            });
+          },
+          onFail: (e) => {
+            options.signal?.removeEventListener('abort', onAbort);
+            reject(e);
+          },
+          onHit: (hit) => work.hits.push(hit),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        },
+        count,
+      );
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.setWork(work);
+    });
+  }
+
+  /** Mines `job` until it is exhausted or replaced by other work (or `stop()`). */
+  mine(job: MiningJob, listener: MiningListener): void {
+    atarget(job.target);
+    const range = job.nonces ? checkedRange(job.nonces.start, job.nonces.count) : undefined;
+    this.setWork(new Work(this.epoch + 1, job.id, job.target, (roll) => job.header(roll), range, false, listener, Infinity));
+  }
+
+  /** Stops current work: running chunks abandon it within a slice. */
+  stop(): void {
+    this.setWork(undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stop();
+    this.closed = true;
+    this.wake?.();
+    await Promise.all(this.pumps);
+    await this.backend.close();
+  }
+
+  private setWork(work: Work | undefined): void {
+    if (this.closed) throw new HashgridError(ErrorCode.ENGINE_CLOSED, 'the engine is closed');
+    const previous = this.work;
+    this.epoch++;
+    Atomics.store(this.epochWord, 0, this.epoch);
+    this.work = work;
+    if (previous && !previous.done) {
+      previous.done = true;
+      previous.listener.onFail?.(new HashgridError(ErrorCode.WORK_CANCELLED, 'the scan was replaced by other work'));
+    }
+    const wake = this.wake;
+    this.wakeup = new Promise((r) => (this.wake = r));
+    wake?.();
+  }
+
+  private chunkSize(work: Work): number {
+    if (this.options.chunkSize) return this.options.chunkSize;
+    const wanted = this.laneRate > 0 ? this.laneRate * (this.options.chunkMs ?? 75) : this.backend.initialChunk;
+    // Spread a small scan over every lane rather than one big chunk on one.
+    const share = Math.ceil(work.total / this.backend.lanes);
+    const size = Math.min(wanted, share, 1 << 26);
+    return Math.max(64, Math.ceil(size / 64) * 64);
+  }
+
+  /** Keeps one lane busy: one chunk at a time, so a lane never queues stale work. */
+  private async pump(lane: number): Promise<void> {
+    while (!this.closed) {
+      const work = this.work;
+      let chunk: Chunk | undefined;
+      try {
+        chunk = work?.next(this.chunkSize(work));
+      } catch (e) {
+        // A job handed us a bad header: that job fails, the engine carries on.
+        this.fail(work!, e as Error);
+        continue;
+      }
+      if (!work || !chunk) {
+        await this.wakeup;
+        continue;
+      }
+      work.outstanding++;
+      if (!work.lanesOn.has(lane)) {
+        // The lane's previous chunk (of older work) has returned: it is on this work now.
+        work.lanesOn.add(lane);
+        if (work.lanesOn.size === this.backend.lanes) work.listener.onSwitched?.(wallClockMs() - work.switchedAt);
+      }
+      let result: ChunkResult | undefined;
+      try {
+        result = await this.backend.runChunk({
+          header: chunk.header,
+          target: work.target,
+          params: chunk.params,
+          start: chunk.start,
+          count: chunk.count,
+          epoch: work.epoch,
+        });
+      } catch (e) {
+        work.outstanding--;
+        if (work.epoch === this.epoch) this.fail(work, e as Error);
+        continue;
+      }
+      work.outstanding--;
+      if (work.epoch === this.epoch) this.absorb(work, chunk, result);
+    }
+  }
+
+  private absorb(work: Work, chunk: Chunk, result: ChunkResult): void {
+    this.meter.record(result.hashes);
+    work.hashes += result.hashes;
+    const ms = result.endedAt - result.startedAt;
+    if (!result.aborted && ms > 1) {
+      const rate = result.hashes / ms;
+      this.laneRate = this.laneRate === 0 ? rate : 0.7 * this.laneRate + 0.3 * rate;
+    }
+    work.droppedHits += result.found - result.hits.length;
+    for (const nonce of result.hits) {
+      const header = withNonce(chunk.header, nonce);
+      const hash = sha256d(header);
+      // Every hit is re-verified on the reference: a mismatch is a backend fault, never a share.
+      if (!meetsTarget(hash, work.target)) {
+        this.fail(
+          work,
+          new HashgridError(ErrorCode.HIT_VERIFICATION_FAILED, `${this.backend.name} reported nonce ${nonce} but its hash does not meet the target`, {
+            backend: this.backend.name,
+            jobId: work.jobId,
+            nonce,
+          }),
+        );
+        return;
+      }
+      work.listener.onHit?.({ jobId: work.jobId, roll: chunk.roll, nonce, header, hash });
+    }
+    work.listener.onProgress?.(work.hashes, work.total);
+    if (work.allHandedOut && work.outstanding === 0 && work.listener.onComplete) {
+      work.done = true;
+      work.listener.onComplete();
+    }
+  }
+
+  private fail(work: Work, error: Error): void {
+    if (work.listener.onFail) {
+      work.done = true;
+      this.setWork(undefined);
+      work.listener.onFail(error);
+    } else work.listener.onError?.(error);
+  }
+}

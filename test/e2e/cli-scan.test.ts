@@ -1,0 +1,100 @@
+/**
+ * `hashgrid scan` and `hashgrid bench` as a user runs them: the built CLI in
+ * a child process.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/engine/paths.js';
+import { bitcoinHeaders } from '../helpers/vectors.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
+const hashgrid = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+const genesis = bitcoinHeaders()[0]!;
+
+describe('hashgrid scan', () => {
+  it('mines the genesis header back to its nonce, as one JSON object', () => {
+    const r = hashgrid('scan', '--header', genesis.header, '--start', String(genesis.nonce - 40_000), '--count', '65536', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out).sort()).toEqual(['backend', 'hashes', 'hits', 'seconds']);
+    expect(out).toMatchObject({ backend: 'wasm', hashes: 65536, hits: [{ nonce: genesis.nonce, hash: genesis.hash }] });
+    expect(out.seconds).toBeGreaterThan(0);
+  });
+
+  it('uses --bits, --target and --difficulty as the target', () => {
+    const window = ['--header', genesis.header, '--start', String(genesis.nonce - 100), '--count', '200', '--json'];
+    const nonces = (...flags: string[]) => JSON.parse(hashgrid('scan', ...window, ...flags).stdout).hits.map((h: { nonce: number }) => h.nonce);
+    expect(nonces('--bits', '1d00ffff')).toEqual([genesis.nonce]);
+    expect(nonces('--target', '00000000ffff0000000000000000000000000000000000000000000000000000')).toEqual([genesis.nonce]);
+    expect(nonces('--difficulty', '1')).toEqual([genesis.nonce]);
+    // A target just below the genesis hash excludes it.
+    expect(nonces('--target', '000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26e')).toEqual([]);
+    expect(nonces('--backend', 'reference')).toEqual([genesis.nonce]);
+  });
+
+  it('prints a readable summary without --json', () => {
+    const r = hashgrid('scan', '--header', genesis.header, '--start', String(genesis.nonce - 10), '--count', '20', '--threads', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backend +wasm \(1 lane\)$/m);
+    expect(r.stdout).toMatch(/^hashes +20 in /m);
+    expect(r.stdout).toContain(`nonce ${genesis.nonce}  hash ${genesis.hash}`);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['a short header', ['--header', genesis.header.slice(2)], /--header: expected 160 hex characters \(80 bytes\), got 158/],
+    ['a non-hex header', ['--header', `zz${genesis.header.slice(2)}`], /--header: expected hex characters/],
+    ['a missing header', [], /--header: required/],
+    ['a target above the maximum', ['--header', genesis.header, '--difficulty', '1e-12'], /--difficulty: .*above the maximum/],
+    ['bits that overflow', ['--header', genesis.header, '--bits', '2300ffff'], /--bits: .*overflows 256 bits/],
+    ['a zero target', ['--header', genesis.header, '--target', '0'.repeat(64)], /--target: expected a target from 1/],
+    ['count 0', ['--header', genesis.header, '--count', '0'], /--count: expected an integer from 1 to 4294967296, got "0"/],
+    ['count past 2^32', ['--header', genesis.header, '--start', '10', '--count', '4294967296'], /--count: expected an integer from 1 to 4294967286/],
+    ['an unknown backend', ['--header', genesis.header, '--backend', 'quantum'], /--backend: expected one of wasm, wasm-scalar, reference, got "quantum"/],
+    ['two targets', ['--header', genesis.header, '--bits', '1d00ffff', '--difficulty', '2'], /--difficulty: give only one of/],
+    ['an unknown flag', ['--header', genesis.header, '--frobnicate'], /--frobnicate: Unknown option/],
+    ['threads 0', ['--header', genesis.header, '--threads', '0'], /--threads: expected an integer from 1/],
+  ];
+  it.each(bad)('rejects %s with exit code 2 and one line naming the flag', (_, args, message) => {
+    const r = hashgrid('scan', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^hashgrid scan: /);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('rejects an unknown command with exit code 2', () => {
+    const r = hashgrid('mine-everything');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/command: expected one of scan, bench/);
+  });
+});
+
+describe('hashgrid bench', () => {
+  it('measures every path and writes its JSON', () => {
+    const out = mkdtempSync(join(tmpdir(), 'hashgrid-bench-'));
+    const r = hashgrid('bench', '--seconds', '1', '--threads', '2', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('hashgrid wasm SIMD engine');
+    expect(r.stdout).toMatch(/job switch .* p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    const file = /wrote (.*\.json)/.exec(r.stdout)![1]!;
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    expect(json.rows.map((x: { name: string }) => x.name)).toEqual([
+      '@noble/hashes sha256(sha256(h))',
+      'node:crypto createHash x2',
+      'hash-wasm sha256 x2 (reused hasher)',
+      'hashgrid wasm scalar engine',
+      'hashgrid wasm SIMD engine',
+      'hashgrid wasm SIMD engine',
+    ]);
+    for (const row of json.rows) expect(row.hashesPerSecond).toBeGreaterThan(0);
+    expect(json.switchLatencyMs.samples).toBe(50);
+  });
+});
