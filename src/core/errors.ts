@@ -28,6 +28,24 @@ export const ErrorCode = {
   WORK_CANCELLED: 'WORK_CANCELLED',
   /** The engine was closed. */
   ENGINE_CLOSED: 'ENGINE_CLOSED',
+  /** A bus message is not JSON, or not an object. */
+  BAD_MESSAGE: 'BAD_MESSAGE',
+  /** A bus message is JSON but does not match its schema. */
+  INVALID_MESSAGE: 'INVALID_MESSAGE',
+  /** A bus message has a schema version this process does not speak. */
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  /** A bus message is larger than the limit for its subject. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A bus request got no reply in time. */
+  BUS_TIMEOUT: 'BUS_TIMEOUT',
+  /** A bus request found nobody listening on its subject. */
+  NO_RESPONDERS: 'NO_RESPONDERS',
+  /** The embedded nats-server could not be found, started or reached. */
+  NATS_SERVER: 'NATS_SERVER',
+  /** A request names something (a node, a job) that does not exist. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** A request is valid but not allowed in the current state. */
+  INVALID_STATE: 'INVALID_STATE',
   /** A command-line flag or option value is wrong. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
 } as const;

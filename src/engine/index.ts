@@ -32,6 +32,19 @@ export function parseBackendName(name: string): BackendName {
   return name as BackendName;
 }
 
+/** A backend choice as users give it: a backend name, or `auto` (measure and pick). */
+export type BackendChoice = BackendName | 'auto';
+
+export function parseBackendChoice(name: string): BackendChoice {
+  return name === 'auto' ? 'auto' : parseBackendName(name);
+}
+
+/**
+ * Resolves `auto` to a backend. With only CPU backends built, the wasm SIMD
+ * kernel is the fastest on every machine measured (see README, Performance).
+ */
+export const resolveBackend = (choice: BackendChoice): BackendName => (choice === 'auto' ? 'wasm' : choice);
+
 function createBackend(name: BackendName, epochWord: EpochWord, threads?: number): Backend {
   const kernel = name === 'wasm' ? 'simd' : name === 'wasm-scalar' ? 'scalar' : 'reference';
   return new PoolBackend({ kernel, epochWord, ...(threads ? { threads } : {}) });

@@ -1,0 +1,103 @@
+/**
+ * One schema per bus message (zod), each a JSON object with a schema version
+ * `v`. Messages are validated where they enter a process: see codec.ts.
+ */
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = 1 as const;
+const v = z.literal(SCHEMA_VERSION);
+
+const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a node id: letters, digits, _ and -, at most 64');
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `${bytes * 2} lowercase hex characters`);
+const uint32 = z.number().int().min(0).max(0xffffffff);
+
+/** What a node runs on: shown to operators, used to compare benchmarks. */
+export const HardwareProfile = z.object({
+  hostname: z.string().max(255),
+  cpuModel: z.string().max(255),
+  cores: z.number().int().positive(),
+  memoryBytes: z.number().int().nonnegative(),
+  simd: z.array(z.string().max(32)).max(64),
+  gpus: z.array(z.object({ vendor: z.string().max(128), architecture: z.string().max(128), description: z.string().max(255) })).max(64),
+});
+export type HardwareProfile = z.infer<typeof HardwareProfile>;
+
+export const BackendRate = z.object({
+  backend: z.string().max(32),
+  lanes: z.number().int().positive(),
+  /** Calibrated hashes per second. */
+  hashrate: z.number().nonnegative(),
+});
+
+export const NodeRegister = z.object({
+  v,
+  nodeId,
+  version: z.string().max(32),
+  profile: HardwareProfile,
+  backends: z.array(BackendRate).min(1).max(16),
+});
+export type NodeRegister = z.infer<typeof NodeRegister>;
+
+export const NodeRegistered = z.object({ v, heartbeatMs: z.number().int().positive() });
+export type NodeRegistered = z.infer<typeof NodeRegistered>;
+
+export const NodeState = z.enum(['idle', 'mining', 'paused']);
+export type NodeState = z.infer<typeof NodeState>;
+
+export const Heartbeat = z.object({
+  v,
+  nodeId,
+  seq: z.number().int().nonnegative(),
+  state: NodeState,
+  jobId: z.string().max(128).optional(),
+  /** Hashes per second over the meter window, per backend. */
+  hashrate: z.record(z.string().max(32), z.number().nonnegative()),
+  sharesFound: z.number().int().nonnegative(),
+  uptimeSeconds: z.number().nonnegative(),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+/**
+ * Work for one node: a header template and the nonce window it may search.
+ * `header` is 80 serialized bytes; the node rolls nothing else, so the job
+ * is exhausted when the window is spent.
+ */
+export const WorkAssignment = z.object({
+  v,
+  jobId: z.string().min(1).max(128),
+  /** Who the work is for (a sub-account): every share carries it. */
+  owner: z.string().min(1).max(128),
+  header: hex(80),
+  nonceStart: uint32,
+  nonceCount: z.number().int().min(1).max(2 ** 32),
+  /** Share target, 64 hex digits big-endian (display form). */
+  shareTarget: hex(32),
+});
+export type WorkAssignment = z.infer<typeof WorkAssignment>;
+
+export const WorkAccepted = z.object({ v, jobId: z.string().max(128) });
+
+export const Control = z.object({ v, action: z.enum(['pause', 'resume', 'cancel']) });
+export type Control = z.infer<typeof Control>;
+
+export const ControlDone = z.object({ v, state: NodeState });
+
+export const Share = z.object({
+  v,
+  nodeId,
+  jobId: z.string().max(128),
+  owner: z.string().max(128),
+  nonce: uint32,
+  /** The full header with the nonce, 160 hex characters. */
+  header: hex(80),
+  /** sha256d of the header, display hex. */
+  hash: hex(32),
+  foundAt: z.number().int().nonnegative(),
+});
+export type Share = z.infer<typeof Share>;
+
+export const Exhausted = z.object({ v, nodeId, jobId: z.string().max(128) });
+
+/** The reply to any request that failed. */
+export const ErrorReply = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ErrorReply = z.infer<typeof ErrorReply>;

@@ -1,0 +1,337 @@
+/**
+ * The hashing node agent: joins the bus, registers with its hardware profile
+ * and calibrated hashrate, heartbeats, takes work, streams shares, and obeys
+ * pause/resume/cancel.
+ *
+ *   register   request  hashgrid.nodes.register            (retried until a pool answers)
+ *   heartbeat  publish  hashgrid.nodes.<id>.heartbeat       (every heartbeatMs)
+ *   work       serve    hashgrid.nodes.<id>.work           (switches the engine at once)
+ *   control    serve    hashgrid.nodes.<id>.control
+ *   shares     JetStream hashgrid.shares.<id>               (acked; retried until stored)
+ *   discovery  $SRV.PING / $SRV.INFO / $SRV.STATS           (NATS Services, name hashgrid-node)
+ *
+ * After a reconnect the node registers again. Every share is a hit the
+ * engine already re-verified on the reference.
+ */
+import { jetstream } from '@nats-io/jetstream';
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ErrorCode, HashgridError, isHashgridError } from '../core/errors.js';
+import { bytesToHex, hexToBytes } from '../core/bytes.js';
+import type { Hit, MiningJob } from '../core/job.js';
+import { hashToDisplayHex } from '../core/sha256d.js';
+import { parseTargetHex } from '../core/target.js';
+import { decode, encode } from '../bus/codec.js';
+import { request, replyError, type BusErrorSink } from '../bus/rpc.js';
+import {
+  Control,
+  ControlDone,
+  Exhausted,
+  Heartbeat,
+  NodeRegister,
+  NodeRegistered,
+  Share,
+  WorkAccepted,
+  WorkAssignment,
+  SCHEMA_VERSION,
+  type HardwareProfile,
+  type NodeState,
+} from '../bus/schemas.js';
+import { isValidNodeId, NODE_SERVICE_NAME, subjects } from '../bus/subjects.js';
+import { createEngine, type BackendName, type HashEngine } from '../engine/index.js';
+import type { NodeMetrics } from '../metrics/metrics.js';
+import { ShareOutbox } from './outbox.js';
+import { hardwareProfile } from './profile.js';
+
+export const HASHGRID_VERSION = '0.1.0';
+
+/** Agent options; every default is documented here. */
+export interface NodeAgentOptions {
+  nc: NatsConnection;
+  /** Subject-safe id (default: hostname-pid). */
+  nodeId: string;
+  /** Engine backend (default `wasm`). */
+  backend?: BackendName;
+  threads?: number;
+  /** Heartbeat period until a pool says otherwise (default 2000 ms). */
+  heartbeatMs?: number;
+  /** Calibration time at start (default 1000 ms; 0 skips calibration). */
+  calibrateMs?: number;
+  metrics?: NodeMetrics;
+  /** Also told of every rejected bus message (besides the metrics counter). */
+  onBusError?: BusErrorSink;
+  log?: (line: string) => void;
+  /** Hardware profile to report (default: this machine's). */
+  profile?: HardwareProfile;
+  /** Observers, for tests and benchmarks (times are performance.now()). */
+  events?: {
+    /** A share was handed to the outbox. */
+    onShare?: (msgId: string, at: number) => void;
+    /** JetStream stored a share. */
+    onShareAcked?: (msgId: string) => void;
+    /** Every lane is on `jobId`. */
+    onSwitched?: (jobId: string, at: number) => void;
+  };
+}
+
+export class NodeAgent {
+  readonly nodeId: string;
+  state: NodeState = 'idle';
+  sharesFound = 0;
+  /** Calibrated hashes per second of the engine at start. */
+  calibratedRate = 0;
+  private readonly engine: HashEngine;
+  private readonly outbox: ShareOutbox;
+  private service: Service | undefined;
+  private job: { assignment: WorkAssignment; mining: MiningJob } | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatMs: number;
+  private seq = 0;
+  private readonly startedAt = Date.now();
+  private stopped = false;
+  private registered = false;
+  private readonly log: (line: string) => void;
+  private readonly onBusError: BusErrorSink;
+
+  private constructor(private readonly options: NodeAgentOptions) {
+    if (!isValidNodeId(options.nodeId)) {
+      throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `node id: expected letters, digits, _ and - (at most 64), got "${options.nodeId}"`);
+    }
+    this.nodeId = options.nodeId;
+    this.heartbeatMs = options.heartbeatMs ?? 2000;
+    this.log = options.log ?? (() => {});
+    this.onBusError = (subject, code) => {
+      options.metrics?.busErrors(subject, code);
+      options.onBusError?.(subject, code);
+    };
+    this.engine = createEngine({ backend: options.backend ?? 'wasm', ...(options.threads ? { threads: options.threads } : {}) });
+    this.outbox = new ShareOutbox(jetstream(options.nc), {
+      onAck: (msgId) => {
+        options.metrics?.sharesAcked.inc();
+        options.events?.onShareAcked?.(msgId);
+      },
+    });
+  }
+
+  /** Starts the agent: calibrates, serves its subjects, registers, heartbeats. */
+  static async start(options: NodeAgentOptions): Promise<NodeAgent> {
+    const agent = new NodeAgent(options);
+    await agent.calibrate(options.calibrateMs ?? 1000);
+    await agent.serve();
+    agent.heartbeat();
+    void agent.registerLoop();
+    void agent.watchConnection();
+    return agent;
+  }
+
+  get engineBackend(): string {
+    return this.engine.backend.name;
+  }
+
+  get hashrate(): number {
+    return this.engine.meter.rate();
+  }
+
+  get pendingShares(): number {
+    return this.outbox.pending;
+  }
+
+  get currentJobId(): string | undefined {
+    return this.job?.assignment.jobId;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.heartbeatTimer);
+    await this.outbox.flush(2000);
+    this.outbox.close();
+    await this.service?.stop().catch(() => {});
+    await this.engine.close();
+  }
+
+  private async calibrate(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    const header = new Uint8Array(80);
+    await this.engine.scan({ header, start: 0, count: 1 << 16, target: 1n }); // warm up
+    let hashes = 0;
+    const t0 = performance.now();
+    let start = 1 << 16;
+    while (performance.now() - t0 < ms) {
+      const r = await this.engine.scan({ header, start, count: 1 << 20, target: 1n });
+      hashes += r.hashes;
+      start += r.hashes;
+    }
+    this.calibratedRate = (hashes * 1000) / (performance.now() - t0);
+    this.log(`calibrated ${this.engine.backend.name}: ${(this.calibratedRate / 1e6).toFixed(2)} MH/s`);
+  }
+
+  private async serve(): Promise<void> {
+    const svcm = new Svcm(this.options.nc as never);
+    this.service = await svcm.add({
+      name: NODE_SERVICE_NAME,
+      version: HASHGRID_VERSION,
+      description: `hashgrid hashing node ${this.nodeId}`,
+      metadata: { nodeId: this.nodeId, backend: this.engine.backend.name },
+      // Each node answers its own subjects: no queue group.
+      queue: '',
+      statsHandler: async () => ({ state: this.state, hashrate: this.hashrate, sharesFound: this.sharesFound }),
+    });
+    this.service.addEndpoint('work', { subject: subjects.nodeWork(this.nodeId), handler: (err, msg) => err || this.onWork(msg) });
+    this.service.addEndpoint('control', { subject: subjects.nodeControl(this.nodeId), handler: (err, msg) => err || this.onControl(msg) });
+  }
+
+  private onWork(msg: ServiceMsg): void {
+    try {
+      const work = decode(WorkAssignment, msg.data, 'WorkAssignment');
+      const header = hexToBytes(work.header, 80, 'header');
+      const target = parseTargetHex(work.shareTarget, 'shareTarget');
+      if (work.nonceStart + work.nonceCount > 2 ** 32) {
+        throw new HashgridError(ErrorCode.INVALID_NONCE_RANGE, `WorkAssignment: nonceStart + nonceCount must be <= 2^32`);
+      }
+      const mining: MiningJob = {
+        id: work.jobId,
+        target,
+        nonces: { start: work.nonceStart, count: work.nonceCount },
+        header: (roll) => (roll === 0 ? header : undefined),
+      };
+      this.job = { assignment: work, mining };
+      this.options.metrics?.jobSwitches.inc();
+      if (this.state !== 'paused') this.mine();
+      msg.respond(encode(WorkAccepted, { v: SCHEMA_VERSION, jobId: work.jobId }));
+    } catch (e) {
+      this.onBusError(msg.subject, isHashgridError(e) ? e.code : 'INTERNAL');
+      replyError(msg, e);
+    }
+  }
+
+  private onControl(msg: ServiceMsg): void {
+    try {
+      const { action } = decode(Control, msg.data, 'Control');
+      if (action === 'pause') {
+        this.engine.stop();
+        this.state = 'paused';
+      } else if (action === 'resume') {
+        this.state = 'idle';
+        if (this.job) this.mine();
+      } else {
+        this.engine.stop();
+        this.job = undefined;
+        this.state = 'idle';
+      }
+      this.log(`control: ${action} → ${this.state}`);
+      msg.respond(encode(ControlDone, { v: SCHEMA_VERSION, state: this.state }));
+      this.heartbeatNow();
+    } catch (e) {
+      this.onBusError(msg.subject, isHashgridError(e) ? e.code : 'INTERNAL');
+      replyError(msg, e);
+    }
+  }
+
+  private mine(): void {
+    const job = this.job!;
+    this.state = 'mining';
+    this.engine.mine(job.mining, {
+      onHit: (hit) => this.publishShare(job.assignment, hit),
+      onExhausted: () => {
+        this.log(`job ${job.assignment.jobId} exhausted`);
+        this.options.nc.publish(subjects.nodeExhausted(this.nodeId), encode(Exhausted, { v: SCHEMA_VERSION, nodeId: this.nodeId, jobId: job.assignment.jobId }));
+        if (this.job === job) this.state = 'idle';
+      },
+      onSwitched: (ms) => {
+        this.options.metrics?.switchLatency.observe(ms / 1000);
+        this.options.events?.onSwitched?.(job.assignment.jobId, performance.now());
+      },
+      onError: (e) => this.log(`engine error: ${e.message}`),
+    });
+  }
+
+  private publishShare(work: WorkAssignment, hit: Hit): void {
+    this.sharesFound++;
+    this.options.metrics?.shares.inc();
+    const share = {
+      v: SCHEMA_VERSION,
+      nodeId: this.nodeId,
+      jobId: work.jobId,
+      owner: work.owner,
+      nonce: hit.nonce,
+      header: bytesToHex(hit.header),
+      hash: hashToDisplayHex(hit.hash),
+      foundAt: Date.now(),
+    } as const;
+    // The id makes retries idempotent: the same share is stored once.
+    const msgId = `${this.nodeId}:${work.jobId}:${hit.roll}:${hit.nonce}`;
+    this.options.events?.onShare?.(msgId, performance.now());
+    this.outbox.push(subjects.share(this.nodeId), encode(Share, share), msgId);
+  }
+
+  private heartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatNow();
+    this.heartbeatTimer = setInterval(() => this.heartbeatNow(), this.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private heartbeatNow(): void {
+    if (this.stopped || this.options.nc.isClosed()) return;
+    const rate = this.engine.meter.rate();
+    this.options.metrics?.hashrate.set({ backend: this.engine.backend.name }, rate);
+    const beat = {
+      v: SCHEMA_VERSION,
+      nodeId: this.nodeId,
+      seq: this.seq++,
+      state: this.state,
+      ...(this.job ? { jobId: this.job.assignment.jobId } : {}),
+      hashrate: { [this.engine.backend.name]: rate },
+      sharesFound: this.sharesFound,
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+    } as const;
+    this.options.nc.publish(subjects.nodeHeartbeat(this.nodeId), encode(Heartbeat, beat));
+  }
+
+  /** Registers until a pool answers, backing off; again after every reconnect. */
+  private async registerLoop(): Promise<void> {
+    let backoff = 250;
+    while (!this.stopped && !this.registered) {
+      try {
+        const reply = await request(
+          this.options.nc,
+          subjects.nodeRegister,
+          NodeRegister,
+          {
+            v: SCHEMA_VERSION,
+            nodeId: this.nodeId,
+            version: HASHGRID_VERSION,
+            profile: this.options.profile ?? hardwareProfile(),
+            backends: [{ backend: this.engine.backend.name, lanes: this.engine.backend.lanes, hashrate: this.calibratedRate }],
+          },
+          NodeRegistered,
+          'NodeRegister',
+        );
+        this.registered = true;
+        if (reply.heartbeatMs !== this.heartbeatMs) {
+          this.heartbeatMs = reply.heartbeatMs;
+          this.heartbeat();
+        }
+        this.log(`registered (heartbeat every ${this.heartbeatMs} ms)`);
+      } catch (e) {
+        if (this.stopped) return;
+        this.log(`register: ${(e as Error).message}; retrying in ${backoff} ms`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.options.nc.status()) {
+      if (this.stopped) return;
+      if (status.type === 'disconnect') this.log('bus disconnected; reconnecting');
+      if (status.type === 'reconnect') {
+        this.log('bus reconnected; registering again');
+        this.registered = false;
+        void this.registerLoop();
+      }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The node pool: the registry every scheduling service reads. It answers
+ * registrations, follows heartbeats, and marks a node lost after it misses
+ * `lostAfterBeats` heartbeats in a row.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { listen, serve, type BusErrorSink } from '../bus/rpc.js';
+import { Heartbeat, NodeRegister, NodeRegistered, SCHEMA_VERSION, type HardwareProfile, type NodeState } from '../bus/schemas.js';
+import { subjects } from '../bus/subjects.js';
+
+export interface PoolNode {
+  nodeId: string;
+  profile: HardwareProfile;
+  /** Calibrated hashrate per backend, from the registration. */
+  backends: { backend: string; lanes: number; hashrate: number }[];
+  registeredAt: number;
+  lastSeen: number;
+  state: NodeState;
+  /** Measured hashrate per backend, from the last heartbeat. */
+  hashrate: Record<string, number>;
+  sharesFound: number;
+  jobId?: string;
+  alive: boolean;
+}
+
+/** Pool options; every default is documented here. */
+export interface NodePoolOptions {
+  /** Heartbeat period told to nodes (default 2000 ms). */
+  heartbeatMs?: number;
+  /** Missed heartbeats before a node counts as lost (default 3). */
+  lostAfterBeats?: number;
+  onError?: BusErrorSink;
+  /** Called when a node registers, is lost, or comes back. */
+  onChange?: (node: PoolNode, event: 'registered' | 'lost' | 'back') => void;
+}
+
+export class NodePool {
+  private readonly table = new Map<string, PoolNode>();
+  private readonly subs: Subscription[];
+  private readonly timer: NodeJS.Timeout;
+  readonly heartbeatMs: number;
+
+  constructor(
+    nc: NatsConnection,
+    private readonly options: NodePoolOptions = {},
+  ) {
+    this.heartbeatMs = options.heartbeatMs ?? 2000;
+    this.subs = [
+      serve(
+        nc,
+        subjects.nodeRegister,
+        NodeRegister,
+        NodeRegistered,
+        'NodeRegister',
+        (reg) => {
+          const now = Date.now();
+          const known = this.table.get(reg.nodeId);
+          const node: PoolNode = {
+            nodeId: reg.nodeId,
+            profile: reg.profile,
+            backends: reg.backends,
+            registeredAt: now,
+            lastSeen: now,
+            state: known?.state ?? 'idle',
+            hashrate: known?.hashrate ?? {},
+            sharesFound: known?.sharesFound ?? 0,
+            ...(known?.jobId ? { jobId: known.jobId } : {}),
+            alive: true,
+          };
+          this.table.set(reg.nodeId, node);
+          options.onChange?.(node, 'registered');
+          return { v: SCHEMA_VERSION, heartbeatMs: this.heartbeatMs };
+        },
+        // No queue group: every pool instance (scheduler, center, dashboard) keeps the whole table.
+        options.onError ? { onError: options.onError } : {},
+      ),
+      listen(
+        nc,
+        subjects.allHeartbeats,
+        Heartbeat,
+        'Heartbeat',
+        (beat, msg) => {
+          const node = this.table.get(beat.nodeId);
+          // A heartbeat must come from the node's own subject, and only registered nodes are tracked.
+          if (!node || msg.subject !== subjects.nodeHeartbeat(beat.nodeId)) return;
+          node.lastSeen = Date.now();
+          node.state = beat.state;
+          node.hashrate = beat.hashrate;
+          node.sharesFound = beat.sharesFound;
+          if (beat.jobId) node.jobId = beat.jobId;
+          else delete node.jobId;
+          if (!node.alive) {
+            node.alive = true;
+            options.onChange?.(node, 'back');
+          }
+        },
+        options.onError,
+      ),
+    ];
+    this.timer = setInterval(() => this.sweep(), Math.max(100, this.heartbeatMs / 2));
+    this.timer.unref();
+  }
+
+  nodes(): PoolNode[] {
+    return [...this.table.values()];
+  }
+
+  get(nodeId: string): PoolNode | undefined {
+    return this.table.get(nodeId);
+  }
+
+  /** Sum of measured hashrate over live nodes. */
+  totalHashrate(): number {
+    return this.nodes()
+      .filter((n) => n.alive)
+      .reduce((s, n) => s + Object.values(n.hashrate).reduce((a, b) => a + b, 0), 0);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    for (const s of this.subs) s.unsubscribe();
+  }
+
+  private sweep(): void {
+    const deadline = Date.now() - this.heartbeatMs * (this.options.lostAfterBeats ?? 3);
+    for (const node of this.table.values()) {
+      if (node.alive && node.lastSeen < deadline) {
+        node.alive = false;
+        this.options.onChange?.(node, 'lost');
+      }
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * A hashing node on a real nats-server: registration, discovery, work,
+ * shares verified on the reference, preemption, pause/resume, permissions.
+ */
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Svcm } from '@nats-io/services';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, hexToBytes } from '../../src/core/bytes.js';
+import { encodeHeader } from '../../src/core/header.js';
+import { hashToDisplayHex, meetsTarget, sha256d } from '../../src/core/sha256d.js';
+import { MAX_TARGET, targetToHex } from '../../src/core/target.js';
+import { authorizationBlock, nodeInboxPrefix, randomPassword } from '../../src/bus/auth.js';
+import { decode } from '../../src/bus/codec.js';
+import { connectBus } from '../../src/bus/connect.js';
+import { request } from '../../src/bus/rpc.js';
+import { Control, ControlDone, SCHEMA_VERSION, Share, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
+import { NODE_SERVICE_NAME, streams, subjects } from '../../src/bus/subjects.js';
+import { ensureSharesStream } from '../../src/center/demo-feeder.js';
+import { NodeAgent } from '../../src/node/agent.js';
+import { NodePool } from '../../src/node/pool.js';
+import { startServer, stopAll, waitFor } from '../helpers/nats.js';
+
+const EASY = MAX_TARGET / 4096n; // one share per ~4096 hashes: hundreds per second
+
+const header = (seed: string) =>
+  encodeHeader({
+    version: 0x20000000,
+    prevHash: sha256d(new TextEncoder().encode(seed)),
+    merkleRoot: sha256d(new TextEncoder().encode(`root-${seed}`)),
+    time: 1_700_000_000,
+    bits: 0x1d00ffff,
+    nonce: 0,
+  });
+
+const work = (jobId: string, seed: string, target = EASY) => ({
+  v: SCHEMA_VERSION,
+  jobId,
+  owner: 'alice',
+  header: bytesToHex(header(seed)),
+  nonceStart: 0,
+  nonceCount: 2 ** 32,
+  shareTarget: targetToHex(target),
+});
+
+describe('a node on the bus', () => {
+  let service: NatsConnection;
+  let nodeConn: NatsConnection;
+  let agent: NodeAgent;
+  let pool: NodePool;
+  const shares: { share: Share; receivedAt: number }[] = [];
+  const switched: { jobId: string; at: number }[] = [];
+
+  beforeAll(async () => {
+    const server = await startServer();
+    service = await connectBus({ servers: server.url });
+    await ensureSharesStream(service);
+    pool = new NodePool(service, { heartbeatMs: 200 });
+    // Every share, as a subscriber of the stream's subjects sees it.
+    service.subscribe(subjects.allShares, {
+      callback: (_, m) => shares.push({ share: decode(Share, m.data, 'Share'), receivedAt: performance.now() }),
+    });
+    nodeConn = await connectBus({ servers: server.url });
+    agent = await NodeAgent.start({
+      nc: nodeConn,
+      nodeId: 'node-1',
+      threads: 1,
+      calibrateMs: 300,
+      events: { onSwitched: (jobId, at) => switched.push({ jobId, at }) },
+    });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    pool?.stop();
+    await nodeConn?.close();
+    await service?.close();
+    await stopAll();
+  });
+
+  it('registers with its hardware profile and calibrated hashrate', async () => {
+    await waitFor(() => pool.get('node-1') !== undefined, 10_000, 'registration');
+    const node = pool.get('node-1')!;
+    expect(node.profile.cores).toBeGreaterThan(0);
+    expect(node.profile.cpuModel.length).toBeGreaterThan(0);
+    expect(node.backends).toEqual([{ backend: 'wasm', lanes: 1, hashrate: agent.calibratedRate }]);
+    expect(agent.calibratedRate).toBeGreaterThan(10_000);
+    // The pool told it to heartbeat every 200 ms: heartbeats keep it alive.
+    await waitFor(() => pool.get('node-1')!.state === 'idle' && Date.now() - pool.get('node-1')!.lastSeen < 300, 5000, 'heartbeat');
+  });
+
+  it('is discoverable through the NATS Services protocol', async () => {
+    const svcm = new Svcm(service as never);
+    const client = svcm.client();
+    const infos = [];
+    for await (const info of await client.info(NODE_SERVICE_NAME)) infos.push(info);
+    expect(infos).toHaveLength(1);
+    expect(infos[0]!.metadata).toMatchObject({ nodeId: 'node-1', backend: 'wasm' });
+    expect(infos[0]!.endpoints.map((e: { subject: string }) => e.subject).sort()).toEqual([
+      subjects.nodeControl('node-1'),
+      subjects.nodeWork('node-1'),
+    ]);
+  });
+
+  it('takes a job and streams shares that verify on the reference, tagged with the owner', async () => {
+    const accepted = await request(service, subjects.nodeWork('node-1'), WorkAssignment, work('job-a', 'a'), WorkAccepted, 'work');
+    expect(accepted.jobId).toBe('job-a');
+    await waitFor(() => shares.filter((s) => s.share.jobId === 'job-a').length >= 20, 20_000, '20 shares');
+    const expectedPrefix = bytesToHex(header('a').subarray(0, 76));
+    for (const { share } of shares.filter((s) => s.share.jobId === 'job-a')) {
+      const bytes = hexToBytes(share.header, 80);
+      expect(bytesToHex(bytes.subarray(0, 76))).toBe(expectedPrefix);
+      expect(hashToDisplayHex(sha256d(bytes))).toBe(share.hash);
+      expect(meetsTarget(sha256d(bytes), EASY)).toBe(true);
+      expect(share).toMatchObject({ nodeId: 'node-1', owner: 'alice' });
+    }
+    // The stream holds them: acknowledged means stored.
+    const jsm = await jetstreamManager(service);
+    await waitFor(async () => (await jsm.streams.info(streams.shares.name)).state.messages >= 20, 5000, 'stored shares');
+  });
+
+  it('switches to a new job within milliseconds and sends nothing of the old one after', async () => {
+    const sentAt = performance.now();
+    await request(service, subjects.nodeWork('node-1'), WorkAssignment, work('job-b', 'b'), WorkAccepted, 'work');
+    await waitFor(() => switched.some((s) => s.jobId === 'job-b'), 5000, 'switch');
+    const switchMs = switched.find((s) => s.jobId === 'job-b')!.at - sentAt;
+    expect(switchMs).toBeLessThan(500);
+    await waitFor(() => shares.some((s) => s.share.jobId === 'job-b'), 10_000, 'job-b shares');
+    await new Promise((r) => setTimeout(r, 300));
+    // Shares of job-a may still be in flight right at the switch, never well after it.
+    const lateOld = shares.filter((s) => s.share.jobId === 'job-a' && s.receivedAt > sentAt + switchMs + 100);
+    expect(lateOld).toEqual([]);
+  });
+
+  it('pauses and resumes', async () => {
+    const paused = await request(service, subjects.nodeControl('node-1'), Control, { v: SCHEMA_VERSION, action: 'pause' }, ControlDone, 'control');
+    expect(paused.state).toBe('paused');
+    await new Promise((r) => setTimeout(r, 200));
+    const countAtPause = shares.length;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(shares.length).toBe(countAtPause);
+    await waitFor(() => pool.get('node-1')!.state === 'paused', 2000, 'paused heartbeat');
+
+    const resumed = await request(service, subjects.nodeControl('node-1'), Control, { v: SCHEMA_VERSION, action: 'resume' }, ControlDone, 'control');
+    expect(resumed.state).toBe('mining');
+    await waitFor(() => shares.length > countAtPause, 10_000, 'shares after resume');
+
+    const cancelled = await request(service, subjects.nodeControl('node-1'), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'control');
+    expect(cancelled.state).toBe('idle');
+    expect(agent.currentJobId).toBeUndefined();
+  });
+});
+
+describe('permissions', () => {
+  it('refuses a node that publishes another node\'s shares or reads its work', async () => {
+    const admin = { user: 'admin', password: randomPassword() };
+    const a = { user: 'node-a', password: randomPassword() };
+    const server = await startServer({
+      authorization: authorizationBlock([
+        { credential: admin, role: 'service' },
+        { credential: a, role: 'node', nodeId: 'node-a' },
+      ]),
+    });
+    const service = await connectBus({ servers: server.url, ...admin });
+    const received: string[] = [];
+    service.subscribe('hashgrid.shares.>', { callback: (_, m) => received.push(m.subject) });
+    service.subscribe(subjects.nodeWork('node-b'), { callback: (_, m) => m.respond(new TextEncoder().encode('{}')) });
+    await service.flush();
+
+    const nodeA = await connectBus({ servers: server.url, ...a, inboxPrefix: nodeInboxPrefix('node-a') });
+    const errors: string[] = [];
+    void (async () => {
+      for await (const s of nodeA.status()) if (s.type === 'error') errors.push(String(s.error));
+    })();
+    nodeA.publish(subjects.share('node-b'), new TextEncoder().encode('forged'));
+    nodeA.publish(subjects.share('node-a'), new TextEncoder().encode('own'));
+    const spy = nodeA.subscribe(subjects.nodeWork('node-b'));
+    await nodeA.flush().catch(() => {});
+    await waitFor(() => received.length >= 1 && errors.length >= 2, 5000, 'permission errors');
+    expect(received).toEqual([subjects.share('node-a')]);
+    expect(errors.join('\n')).toMatch(/publish.*hashgrid\.shares\.node-b/i);
+    expect(errors.join('\n')).toMatch(/subscri.*hashgrid\.nodes\.node-b\.work/i);
+    expect(spy.isClosed()).toBe(true);
+
+    // Wrong password: refused outright, and the error does not echo the password.
+    const wrong = await connectBus({ servers: server.url, user: 'node-a', password: 'not-the-password' }).catch((e: Error) => e);
+    expect(wrong).toBeInstanceOf(Error);
+    expect(String((wrong as Error).message)).not.toContain('not-the-password');
+    await nodeA.close();
+    await service.close();
+  });
+});
+
+afterAll(() => stopAll());
