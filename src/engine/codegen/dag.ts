@@ -29,7 +29,7 @@ export type Node =
       readonly amount?: number;
     };
 
-export type OpName = 'add' | 'xor' | 'rotr' | 'shr' | 'ch' | 'maj';
+export type OpName = 'add' | 'xor' | 'and' | 'rotr' | 'shr' | 'ch';
 
 const u32 = (x: number): number => x >>> 0;
 
@@ -39,14 +39,14 @@ function evaluate(op: OpName, v: number[], amount = 0): number {
       return u32(v[0]! + v[1]!);
     case 'xor':
       return u32(v[0]! ^ v[1]!);
+    case 'and':
+      return u32(v[0]! & v[1]!);
     case 'rotr':
       return u32((v[0]! >>> amount) | (v[0]! << (32 - amount)));
     case 'shr':
       return v[0]! >>> amount;
     case 'ch':
       return u32((v[0]! & v[1]!) ^ (~v[0]! & v[2]!));
-    case 'maj':
-      return u32((v[0]! & v[1]!) ^ (v[0]! & v[2]!) ^ (v[1]! & v[2]!));
   }
 }
 
@@ -110,9 +110,18 @@ export class Dag {
     return this.op('ch', [x, y, z]);
   }
 
-  /** FIPS 180-4 §4.1.2 (4.3): Maj(x, y, z) = (x ∧ y) ⊕ (x ∧ z) ⊕ (y ∧ z). */
+  and(a: Node, b: Node): Node {
+    return this.op('and', [a, b]);
+  }
+
+  /**
+   * FIPS 180-4 §4.1.2 (4.3): Maj(x, y, z) = (x ∧ y) ⊕ (x ∧ z) ⊕ (y ∧ z),
+   * written y ⊕ ((x ⊕ y) ∧ (y ⊕ z)). In SHA-256 round t+1 calls Maj(a', a, b)
+   * right after round t called Maj(a, b, c): its y ⊕ z is round t's x ⊕ y, and
+   * hash-consing computes it once, so Maj costs 3 operations instead of 4.
+   */
   maj(x: Node, y: Node, z: Node): Node {
-    return this.op('maj', [x, y, z]);
+    return this.xor(y, this.and(this.xor(x, y), this.xor(y, z)));
   }
 
   private intern(key: string, make: (id: number) => Node): Node {

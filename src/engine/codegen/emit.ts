@@ -25,10 +25,10 @@ export const asScalar: Dialect = {
     switch (op) {
       case 'add': return `${a} + ${b}`;
       case 'xor': return `(${a} ^ ${b})`;
+      case 'and': return `(${a} & ${b})`;
       case 'rotr': return `rotr<u32>(${a}, ${n})`;
       case 'shr': return `(${a} >>> ${n})`;
       case 'ch': return `(${c} ^ (${a} & (${b} ^ ${c})))`;
-      case 'maj': return `((${a} & ${b}) | (${c} & (${a} | ${b})))`;
     }
   },
   decl: (name, expr) => `const ${name}: u32 = ${expr};`,
@@ -41,12 +41,12 @@ export const asVector: Dialect = {
     switch (op) {
       case 'add': return `i32x4.add(${a}, ${b})`;
       case 'xor': return `v128.xor(${a}, ${b})`;
+      case 'and': return `v128.and(${a}, ${b})`;
       // v128 has no rotate: two shifts and an or.
       case 'rotr': return `v128.or(i32x4.shr_u(${a}, ${n}), i32x4.shl(${a}, ${32 - n!}))`;
       case 'shr': return `i32x4.shr_u(${a}, ${n})`;
-      // bitselect(x, y, m) takes x where m is 1: Ch = bitselect(f, g, e); Maj = bitselect(a, b, b ^ c).
+      // bitselect(x, y, m) takes x where m is 1: Ch(e, f, g) = bitselect(f, g, e).
       case 'ch': return `v128.bitselect(${b}, ${c}, ${a})`;
-      case 'maj': return `v128.bitselect(${a}, ${b}, v128.xor(${b}, ${c}))`;
     }
   },
   decl: (name, expr) => `const ${name}: v128 = ${expr};`,
@@ -60,11 +60,11 @@ export const wgsl: Dialect = {
     switch (op) {
       case 'add': return `${a} + ${b}`;
       case 'xor': return `(${a} ^ ${b})`;
+      case 'and': return `(${a} & ${b})`;
       // WGSL has no rotate builtin; drivers turn this pattern into one where the hardware has it.
       case 'rotr': return `((${a} >> ${n}u) | (${a} << ${32 - n!}u))`;
       case 'shr': return `(${a} >> ${n}u)`;
       case 'ch': return `(${c} ^ (${a} & (${b} ^ ${c})))`;
-      case 'maj': return `((${a} & ${b}) | (${c} & (${a} | ${b})))`;
     }
   },
   decl: (name, expr) => `let ${name} = ${expr};`,
@@ -81,6 +81,24 @@ export interface EmitOptions {
    * so do its nonce inputs (`nw` becomes `nw_a`, `nw_b`, ...).
    */
   copies?: readonly string[];
+  /** Prefix of every generated name, so that several kernels can share one scope. */
+  prefix?: string;
+  /**
+   * How a nonce input is read, when not as a local of its own name (say, a
+   * load from memory). The expression is written at every use: re-reading
+   * memory is cheaper than keeping a value live in a register.
+   */
+  input?: (name: string) => string | undefined;
+  /**
+   * Bind every nonce output to a name, so that a caller may assign the
+   * outputs to the locals its inputs were read from, after the body.
+   */
+  nameOutputs?: boolean;
+  /**
+   * Statements to write right after a nonce value is bound to a name, such
+   * as storing it to memory as soon as it is computed (single copy only).
+   */
+  after?: (node: Node, name: string) => string[];
 }
 
 export interface EmittedKernel {
@@ -115,7 +133,10 @@ export function emitKernel(outputs: readonly Node[], options: EmitOptions): Emit
   }
   for (const o of outputs) if (o.stage === 1) crossing.add(o.id);
 
-  const named = (n: Node) => n.kind === 'op' && ((uses.get(n.id) ?? 0) > 1 || crossing.has(n.id));
+  const isOutput = new Set(options.nameOutputs ? outputs.map((o) => o.id) : []);
+  const named = (n: Node) =>
+    n.kind === 'op' && ((uses.get(n.id) ?? 0) > 1 || crossing.has(n.id) || (n.stage === 2 && isOutput.has(n.id)));
+  const prefix = options.prefix ?? '';
 
   const prologue: string[] = [];
   const lifts: string[] = [];
@@ -124,14 +145,14 @@ export function emitKernel(outputs: readonly Node[], options: EmitOptions): Emit
     if (n.stage !== 1) continue;
     const expr = n.kind === 'input' ? n.name : n.kind === 'op' ? options.job.op(n.op, n.args.map((a) => exprOf(a, jobExpr, options.job)), n.amount) : '';
     if (named(n)) {
-      prologue.push(options.job.decl(`j${n.id}`, expr));
-      jobExpr.set(n.id, `j${n.id}`);
+      prologue.push(options.job.decl(`${prefix}j${n.id}`, expr));
+      jobExpr.set(n.id, `${prefix}j${n.id}`);
     } else jobExpr.set(n.id, n.kind === 'input' ? expr : `(${expr})`);
     if (crossing.has(n.id) && options.loop.lift) {
-      lifts.push(options.loop.decl(`v${n.id}`, options.loop.lift(jobExpr.get(n.id)!)));
+      lifts.push(options.loop.decl(`${prefix}v${n.id}`, options.loop.lift(jobExpr.get(n.id)!)));
     }
   }
-  const liftedName = (n: Node) => (options.loop.lift ? `v${n.id}` : jobExpr.get(n.id)!);
+  const liftedName = (n: Node) => (options.loop.lift ? `${prefix}v${n.id}` : jobExpr.get(n.id)!);
 
   const copies = options.copies ?? [''];
   const perCopy = copies.map((suffix) => {
@@ -142,10 +163,15 @@ export function emitKernel(outputs: readonly Node[], options: EmitOptions): Emit
     for (const n of order) {
       if (n.stage !== 2) continue;
       const expr =
-        n.kind === 'input' ? `${n.name}${suffix && `_${suffix}`}` : n.kind === 'op' ? options.loop.op(n.op, n.args.map(argExpr), n.amount) : '';
+        n.kind === 'input'
+          ? (options.input?.(n.name) ?? `${n.name}${suffix && `_${suffix}`}`)
+          : n.kind === 'op'
+            ? options.loop.op(n.op, n.args.map(argExpr), n.amount)
+            : '';
       if (named(n)) {
-        const name = `t${n.id}${suffix && `_${suffix}`}`;
+        const name = `${prefix}t${n.id}${suffix && `_${suffix}`}`;
         lines.push(options.loop.decl(name, expr));
+        lines.push(...(options.after?.(n, name) ?? []));
         loopExpr.set(n.id, name);
       } else loopExpr.set(n.id, n.kind === 'input' ? expr : `(${expr})`);
     }

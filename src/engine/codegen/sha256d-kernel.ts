@@ -47,13 +47,23 @@ const bigSigma1 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 6), d.rotr(x, 11)),
 const smallSigma0 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 7), d.rotr(x, 18)), d.shr(x, 3));
 const smallSigma1 = (d: Dag, x: Node) => d.xor(d.xor(d.rotr(x, 17), d.rotr(x, 19)), d.shr(x, 10));
 
+/** FIPS 180-4 §6.2.2 step 1: schedule word `t` from the words before it. */
+const scheduleWord = (d: Dag, w: readonly Node[], t: number): Node =>
+  d.sum(smallSigma1(d, w[t - 2]!), w[t - 7]!, smallSigma0(d, w[t - 15]!), w[t - 16]!);
+
 /** FIPS 180-4 §6.2.2 step 1: the message schedule, built lazily up to `upTo`. */
 function schedule(d: Dag, block: readonly Node[], upTo: number): Node[] {
   const w = [...block];
-  for (let t = 16; t < upTo; t++) {
-    w.push(d.sum(smallSigma1(d, w[t - 2]!), w[t - 7]!, smallSigma0(d, w[t - 15]!), w[t - 16]!));
-  }
+  for (let t = 16; t < upTo; t++) w.push(scheduleWord(d, w, t));
   return w;
+}
+
+/** FIPS 180-4 §6.2.2 step 3: one round; returns the next (a, b, c, d, e, f, g, h). */
+function round(d: Dag, s: readonly Node[], k: Node, w: Node): Node[] {
+  const [a, b, c, dd, e, f, g, h] = s as [Node, Node, Node, Node, Node, Node, Node, Node];
+  const t1 = d.sum(h, bigSigma1(d, e), d.ch(e, f, g), k, w);
+  const t2 = d.sum(bigSigma0(d, a), d.maj(a, b, c));
+  return [d.sum(t1, t2), a, b, c, d.sum(dd, t1), e, f, g];
 }
 
 /**
@@ -63,23 +73,35 @@ function schedule(d: Dag, block: readonly Node[], upTo: number): Node[] {
 function compress(d: Dag, state: readonly Node[], block: readonly Node[], h7Only: boolean): Node[] {
   const rounds = h7Only ? 61 : 64;
   const w = schedule(d, block, rounds);
-  let [a, b, c, dd, e, f, g, h] = state as [Node, Node, Node, Node, Node, Node, Node, Node];
+  let s = [...state];
   for (let t = 0; t < rounds; t++) {
-    const t1 = d.sum(h, bigSigma1(d, e), d.ch(e, f, g), d.lit(SHA256_K[t]!), w[t]!);
-    if (h7Only && t === 60) return [d.sum(state[7]!, dd, t1)];
-    const t2 = d.sum(bigSigma0(d, a), d.maj(a, b, c));
-    h = g;
-    g = f;
-    f = e;
-    e = d.sum(dd, t1);
-    dd = c;
-    c = b;
-    b = a;
-    a = d.sum(t1, t2);
+    if (h7Only && t === 60) return [h7OfRound60(d, state[7]!, s, w[60]!)];
+    s = round(d, s, d.lit(SHA256_K[t]!), w[t]!);
   }
-  const out = [a, b, c, dd, e, f, g, h];
-  return state.map((s, i) => d.sum(s, out[i]!));
+  return state.map((x, i) => d.sum(x, s[i]!));
 }
+
+/** H7 = IV7 + e₆₀ (see the module comment), from the state before round 60. */
+function h7OfRound60(d: Dag, iv7: Node, s: readonly Node[], w60: Node): Node {
+  const [, , , dd, e, f, g, h] = s as [Node, Node, Node, Node, Node, Node, Node, Node];
+  return d.sum(iv7, dd, h, bigSigma1(d, e), d.ch(e, f, g), d.lit(SHA256_K[60]!), w60);
+}
+
+/** The first hash's message block: three job words, the nonce word, then padding for 80 bytes. */
+function firstBlock(d: Dag): Node[] {
+  const lit = (v: number) => d.lit(v);
+  // FIPS 180-4 §5.1.1: 80-byte message → 0x80 after the data, zeros, then the bit length 640.
+  const tail = JOB_INPUTS.tail.map((n) => d.input(n, 1));
+  return [...tail, d.input(NONCE_WORD, 2), lit(0x80000000), ...Array(10).fill(0).map(() => lit(0)), lit(640)];
+}
+
+/** The second hash's message block: the first digest padded to one block (bit length 256). */
+const secondBlock = (d: Dag, digest: readonly Node[]): Node[] => [
+  ...digest,
+  d.lit(0x80000000),
+  ...Array(6).fill(0).map(() => d.lit(0)),
+  d.lit(256),
+];
 
 export interface Sha256dKernelDag {
   dag: Dag;
@@ -91,13 +113,108 @@ export interface Sha256dKernelDag {
 export function buildSha256dKernel(): Sha256dKernelDag {
   const d = new Dag();
   const midstate = JOB_INPUTS.midstate.map((n) => d.input(n, 1));
-  const tail = JOB_INPUTS.tail.map((n) => d.input(n, 1));
-  const lit = (v: number) => d.lit(v);
-  // FIPS 180-4 §5.1.1: 80-byte message → 0x80 after the data, zeros, then the bit length 640.
-  const block1 = [...tail, d.input(NONCE_WORD, 2), lit(0x80000000), ...Array(10).fill(0).map(() => lit(0)), lit(640)];
-  const first = compress(d, midstate, block1, false);
-  // The 32-byte digest padded to one block: bit length 256.
-  const block2 = [...first, lit(0x80000000), ...Array(6).fill(0).map(() => lit(0)), lit(256)];
-  const [h7] = compress(d, SHA256_IV.map(lit), block2, true);
+  const first = compress(d, midstate, firstBlock(d), false);
+  const [h7] = compress(d, SHA256_IV.map((v) => d.lit(v)), secondBlock(d, first), true);
   return { dag: d, h7: h7! };
+}
+
+/*
+ * The same computation cut into pieces for a *rolled* kernel, whose hot loop
+ * is short enough to stay in the instruction caches (the fully unrolled
+ * sha256d is ~6000 vector instructions, more than the CPU's L1i and µop
+ * caches hold). With HEAD = 16 and TAIL = 40 (files.ts):
+ *
+ *   firstHead(HEAD)    rounds 0..15 of hash 1, straight-line and folded
+ *                      (0..2 are job values, the schedule's padding words fold)
+ *   body(true)   ×4    rounds 16..47 of hash 1, scheduling W[t + 16] in round t
+ *   body(false)  ×2    rounds 48..63 of hash 1
+ *   secondHead(HEAD)   feed-forward, rounds 0..15 of hash 2 (constant IV and padding fold)
+ *   body(true)   ×3    rounds 16..39 of hash 2
+ *   secondTail(TAIL)   rounds 40..59 of hash 2 scheduling words 56..60, then H7
+ *
+ * Each body runs BODY_ROUNDS generic rounds per loop iteration. Pieces hand
+ * the eight working variables on as inputs/outputs named a..h, and the
+ * message schedule through memory: input `w:t` reads schedule word t (in a
+ * body, relative to the loop's current round), input `k:j` round constant j
+ * of a body, and `stores` lists the words a piece writes.
+ */
+export const STATE_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
+/** Rounds run by each generic loop body. */
+export const BODY_ROUNDS = 8;
+
+export interface KernelPiece {
+  dag: Dag;
+  /** The working variables after the piece (absent for the last piece). */
+  state?: Node[];
+  /** Schedule words to write to memory: word t (relative in a body) ← node. */
+  stores: { t: number; node: Node }[];
+  /** The final H7 (last piece only). */
+  h7?: Node;
+  /** Nodes in a good emission order (round by round), a hint for the printer. */
+  order: Node[];
+}
+
+const stateInputs = (d: Dag) => STATE_NAMES.map((n) => d.input(n, 2));
+const memWord = (d: Dag, t: number) => d.input(`w:${t}`, 2);
+
+/** Rounds [from, to) with round t scheduling word t + 16 while t + 16 < scheduleTo. */
+function roundsWithSchedule(d: Dag, s: Node[], w: Node[], k: (t: number) => Node, from: number, to: number, scheduleTo: number, order: Node[]): Node[] {
+  for (let t = from; t < to; t++) {
+    s = round(d, s, k(t), w[t]!);
+    order.push(s[0]!, s[4]!);
+    if (t + 16 < scheduleTo) {
+      w[t + 16] = scheduleWord(d, w, t + 16);
+      order.push(w[t + 16]!);
+    }
+  }
+  return s;
+}
+
+/** Rounds [0, rounds) of hash 1 from the midstate, and the schedule words [rounds, rounds + 16) the loops read. */
+export function firstHead(rounds: number): KernelPiece {
+  const d = new Dag();
+  const w = firstBlock(d);
+  const order: Node[] = [];
+  const k = (t: number) => d.lit(SHA256_K[t]!);
+  const state = roundsWithSchedule(d, JOB_INPUTS.midstate.map((n) => d.input(n, 1)), w, k, 0, rounds, 64, order);
+  return { dag: d, state, order, stores: w.slice(rounds, rounds + 16).map((node, i) => ({ t: rounds + i, node })) };
+}
+
+/** `rounds` generic rounds from state a..h; with `scheduling`, also words [16, 16 + rounds) of the window. */
+export function body(scheduling: boolean, rounds = BODY_ROUNDS): KernelPiece {
+  const d = new Dag();
+  const w = Array.from({ length: scheduling ? 16 : rounds }, (_, t) => memWord(d, t));
+  const order: Node[] = [];
+  const k = (t: number) => d.input(`k:${t}`, 2);
+  const state = roundsWithSchedule(d, stateInputs(d), w, k, 0, rounds, scheduling ? 16 + rounds : 0, order);
+  return { dag: d, state, order, stores: scheduling ? w.slice(16, 16 + rounds).map((node, i) => ({ t: 16 + i, node })) : [] };
+}
+
+/** Feed-forward of hash 1 (state a..h after round 63), then rounds [0, rounds) of hash 2. */
+export function secondHead(rounds: number): KernelPiece {
+  const d = new Dag();
+  const midstate = JOB_INPUTS.midstate.map((n) => d.input(n, 1));
+  const digest = stateInputs(d).map((x, i) => d.sum(midstate[i]!, x));
+  const w = secondBlock(d, digest);
+  const order: Node[] = [];
+  const k = (t: number) => d.lit(SHA256_K[t]!);
+  const state = roundsWithSchedule(d, SHA256_IV.map((v) => d.lit(v)), w, k, 0, rounds, 64, order);
+  return { dag: d, state, order, stores: w.slice(rounds, rounds + 16).map((node, i) => ({ t: rounds + i, node })) };
+}
+
+/**
+ * Rounds [from, 60) of hash 2 from state a..h and schedule words [from, from + 16)
+ * in memory, then H7; the tail schedules the words up to 60 itself.
+ */
+export function secondTail(from: number): KernelPiece {
+  const d = new Dag();
+  const w: Node[] = [];
+  for (let t = from; t < from + 16; t++) w[t] = memWord(d, t);
+  const order: Node[] = [];
+  for (let t = from + 16; t <= 60; t++) {
+    w[t] = scheduleWord(d, w, t);
+  }
+  const s = roundsWithSchedule(d, stateInputs(d), w, (t) => d.lit(SHA256_K[t]!), from, 60, 0, order);
+  const h7 = h7OfRound60(d, d.lit(SHA256_IV[7]!), s, w[60]!);
+  return { dag: d, order, stores: [], h7 };
 }
