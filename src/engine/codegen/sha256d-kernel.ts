@@ -88,10 +88,10 @@ function h7OfRound60(d: Dag, iv7: Node, s: readonly Node[], w60: Node): Node {
 }
 
 /** The first hash's message block: three job words, the nonce word, then padding for 80 bytes. */
-function firstBlock(d: Dag): Node[] {
+function firstBlock(d: Dag, jobStage: 1 | 2 = 1): Node[] {
   const lit = (v: number) => d.lit(v);
   // FIPS 180-4 §5.1.1: 80-byte message → 0x80 after the data, zeros, then the bit length 640.
-  const tail = JOB_INPUTS.tail.map((n) => d.input(n, 1));
+  const tail = JOB_INPUTS.tail.map((n) => d.input(n, jobStage));
   return [...tail, d.input(NONCE_WORD, 2), lit(0x80000000), ...Array(10).fill(0).map(() => lit(0)), lit(640)];
 }
 
@@ -109,11 +109,15 @@ export interface Sha256dKernelDag {
   h7: Node;
 }
 
-/** Builds the folded sha256d DAG from the job inputs and the nonce word. */
-export function buildSha256dKernel(): Sha256dKernelDag {
+/**
+ * Builds the folded sha256d DAG from the job inputs and the nonce word.
+ * `jobStage` 2 treats job inputs as if they changed every nonce (nothing
+ * hoisted): tests use it to measure what hoisting saves.
+ */
+export function buildSha256dKernel(jobStage: 1 | 2 = 1): Sha256dKernelDag {
   const d = new Dag();
-  const midstate = JOB_INPUTS.midstate.map((n) => d.input(n, 1));
-  const first = compress(d, midstate, firstBlock(d), false);
+  const midstate = JOB_INPUTS.midstate.map((n) => d.input(n, jobStage));
+  const first = compress(d, midstate, firstBlock(d, jobStage), false);
   const [h7] = compress(d, SHA256_IV.map((v) => d.lit(v)), secondBlock(d, first), true);
   return { dag: d, h7: h7! };
 }
