@@ -8,7 +8,7 @@ import { redactUrl } from './auth.js';
 
 /** Connection options; every default is documented here. */
 export interface BusOptions {
-  /** Server URLs (a cluster: several). */
+  /** Server URLs (a cluster: several), tried in the order given: put the nearest first. */
   servers: string | string[];
   /** Connection name shown by the server (default `hashgrid`). */
   name?: string;
@@ -31,6 +31,7 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
       servers,
       name: options.name ?? 'hashgrid',
       maxReconnectAttempts: -1,
+      noRandomize: true,
       reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,
       reconnectJitter: 100,
       timeout: options.connectTimeoutMs ?? 10_000,

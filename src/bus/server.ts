@@ -2,9 +2,9 @@
  * Embedded nats-server: the Debian binary, started on a free loopback port
  * with its config and JetStream data in a state folder, stopped on exit.
  *
- * The server runs under a small sh wrapper that reads our stdin: if this
- * process dies in any way (even SIGKILL), the pipe closes, `read` returns,
- * and the wrapper stops the server. No orphan servers.
+ * The server runs under a small sh wrapper whose watchdog reads our stdin:
+ * if this process dies in any way (even SIGKILL), the pipe closes, `read`
+ * returns, and the watchdog stops the server. No orphan servers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -123,8 +123,18 @@ export class NatsServer {
     const configPath = join(options.stateDir, 'nats-server.conf');
     writeFileSync(configPath, `${config}\n`, { mode: 0o600 });
 
-    // The wrapper: start the server, then wait for our stdin to close (we exited or died).
-    const script = '"$0" -c "$1" & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM INT HUP; read _ ; kill -TERM $pid 2>/dev/null; wait $pid';
+    // The wrapper: run the server; a watchdog stops it when our stdin closes
+    // (we exited or died); the wrapper exits with the server.
+    const script = [
+      // Background jobs get /dev/null as stdin unless redirected: keep ours on fd 3.
+      'exec 3<&0',
+      '"$0" -c "$1" </dev/null & pid=$!',
+      "trap 'kill -TERM $pid 2>/dev/null' TERM INT HUP",
+      '( read _ <&3 ; kill -TERM $pid 2>/dev/null ) & watch=$!',
+      'wait $pid; code=$?',
+      'kill $watch 2>/dev/null',
+      'exit $code',
+    ].join('\n');
     const child = spawn('/bin/sh', ['-c', script, binary, configPath], { stdio: ['pipe', 'ignore', 'pipe'] });
     const server = new NatsServer(child, name, host, port, clusterPort, options.stateDir);
     const log = options.log ?? (() => {});

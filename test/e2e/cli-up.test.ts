@@ -1,0 +1,88 @@
+/**
+ * `hashgrid up` and `hashgrid node` as a user runs them: start, hash, stop
+ * cleanly, leave no process behind.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/engine/paths.js';
+import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
+
+/** Processes whose command line mentions `needle` (our children leave theirs in the state folder path). */
+const processesMentioning = (needle: string) =>
+  spawnSync('pgrep', ['-f', needle], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
+
+function run(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+afterAll(() => stopAll());
+
+describe('hashgrid up', () => {
+  it('starts a grid, hashes, validates shares, and stops by itself with --for', async () => {
+    const state = tempDir('hashgrid-up-');
+    const up = run(['up', '--state-dir', state, '--for', '8', '--threads', '1']);
+    expect(await up.exited, up.err()).toBe(0);
+    const out = up.out();
+    expect(out).toMatch(/^nats +nats:\/\/127\.0\.0\.1:\d+ \(embedded, JetStream data in /m);
+    expect(out).toMatch(/^metrics +http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
+    expect(out).toMatch(/^node +\S+: wasm, calibrated [\d.]+ [kM]H\/s$/m);
+    const last = out.trimEnd().split('\n').filter((l) => l.startsWith('hashrate')).at(-1)!;
+    const [, accepted, rejected] = /shares (\d+) accepted, (\d+) rejected/.exec(last)!;
+    expect(Number(accepted)).toBeGreaterThan(0);
+    expect(Number(rejected)).toBe(0);
+    expect(out).toMatch(/^stopped$/m);
+    expect(processesMentioning(state)).toEqual([]);
+  });
+
+  it('stops everything cleanly on Ctrl-C (SIGINT)', async () => {
+    const state = tempDir('hashgrid-up-');
+    const up = run(['up', '--state-dir', state, '--threads', '1']);
+    await waitFor(() => /running; Ctrl-C stops everything/.test(up.out()), 30_000, 'the grid to start');
+    expect(processesMentioning(state).length).toBeGreaterThan(0); // the embedded nats-server
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
+    expect(up.out()).toMatch(/^stopped$/m);
+    expect(processesMentioning(state)).toEqual([]);
+  });
+
+  it('takes the embedded server down with it when killed outright (SIGKILL)', async () => {
+    const state = tempDir('hashgrid-up-');
+    const up = run(['up', '--state-dir', state, '--threads', '1']);
+    await waitFor(() => /running; Ctrl-C/.test(up.out()), 30_000, 'the grid to start');
+    up.child.kill('SIGKILL');
+    await up.exited;
+    await waitFor(() => processesMentioning(state).length === 0, 5000, 'no process left');
+  });
+});
+
+describe('hashgrid node', () => {
+  it('joins an existing server and stops on SIGTERM', async () => {
+    const server = await startServer();
+    const node = run(['node', '--nats', server.url, '--id', 'e2e-node', '--threads', '1']);
+    await waitFor(() => /connected to nats:\/\/127\.0\.0\.1:\d+; metrics at http/.test(node.err()), 30_000, 'node connected');
+    await waitFor(() => /register: .*retrying/.test(node.err()), 30_000, 'registration retries (no pool is running)');
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+    expect(node.err()).toMatch(/stopping/);
+  });
+
+  it('rejects a bad node id and a missing server with exit code 2', () => {
+    const bad = spawnSync(process.execPath, [BIN, 'node', '--nats', 'nats://127.0.0.1:1', '--id', 'no spaces'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^hashgrid node: --id: expected letters, digits/);
+    const missing = spawnSync(process.execPath, [BIN, 'node'], { encoding: 'utf8' });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--nats: required/);
+  });
+});
