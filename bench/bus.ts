@@ -1,0 +1,126 @@
+/**
+ * npm run bench:bus — job-switch and share latency over a real nats-server on
+ * loopback.
+ *
+ *   switch: WorkAssignment sent → every engine lane of the node on the new job
+ *   share:  the engine reports a verified hit → a subscriber of hashgrid.shares.* has it
+ *
+ * Hits are reported when their chunk returns (about 75 ms of hashing), so the
+ * time from the hash inside a chunk to the report is not part of the share
+ * figure; it is bounded by the engine's chunk time.
+ *
+ * Flags: --switches N (default 200), --seconds S of share streaming (default 10),
+ * --threads T hashing threads (default one per core; with every core hashing,
+ * the node's event loop shares the CPU with its workers).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectBus } from '../src/bus/connect.js';
+import { request } from '../src/bus/rpc.js';
+import { SCHEMA_VERSION, WorkAccepted, WorkAssignment } from '../src/bus/schemas.js';
+import { NatsServer } from '../src/bus/server.js';
+import { subjects } from '../src/bus/subjects.js';
+import { ensureSharesStream } from '../src/center/demo-feeder.js';
+import { bytesToHex } from '../src/core/bytes.js';
+import { MAX_TARGET, targetToHex } from '../src/core/target.js';
+import { PACKAGE_ROOT } from '../src/engine/paths.js';
+import { NodeAgent } from '../src/node/agent.js';
+
+const { values } = parseArgs({ options: { switches: { type: 'string' }, seconds: { type: 'string' }, threads: { type: 'string' } } });
+const switches = Number(values.switches ?? 200);
+const seconds = Number(values.seconds ?? 10);
+const threads = Number(values.threads ?? availableParallelism());
+
+const quantiles = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { samples: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1]! };
+};
+
+const state = mkdtempSync(join(tmpdir(), 'hashgrid-bench-bus-'));
+const server = await NatsServer.start({ stateDir: state });
+const service = await connectBus({ servers: server.url, name: 'bench-service' });
+const nodeConn = await connectBus({ servers: server.url, name: 'bench-node' });
+await ensureSharesStream(service);
+
+const switchedAt = new Map<string, number>();
+const foundAt = new Map<string, number>();
+const shareLatency: number[] = [];
+const agent = await NodeAgent.start({
+  nc: nodeConn,
+  nodeId: 'bench-node',
+  calibrateMs: 500,
+  threads,
+  events: {
+    onSwitched: (jobId, at) => switchedAt.set(jobId, at),
+    onShare: (msgId, at) => foundAt.set(msgId, at),
+  },
+});
+service.subscribe(subjects.allShares, {
+  callback: (_, m) => {
+    const id = m.headers?.get('Nats-Msg-Id');
+    const t = id ? foundAt.get(id) : undefined;
+    if (t !== undefined) shareLatency.push(performance.now() - t);
+  },
+});
+await service.flush();
+
+const job = (i: number, target: bigint) => ({
+  v: SCHEMA_VERSION,
+  jobId: `bench-${i}`,
+  owner: 'bench',
+  header: bytesToHex(new Uint8Array(80).fill(i & 0xff)),
+  nonceStart: 0,
+  nonceCount: 2 ** 32,
+  shareTarget: targetToHex(target),
+});
+
+process.stderr.write(`measuring ${switches} job switches ...\n`);
+const switchLatency: number[] = [];
+for (let i = 0; i < switches; i++) {
+  const sentAt = performance.now();
+  await request(service, subjects.nodeWork('bench-node'), WorkAssignment, job(i, 1n), WorkAccepted, 'work');
+  const deadline = Date.now() + 5000;
+  while (!switchedAt.has(`bench-${i}`) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  if (switchedAt.has(`bench-${i}`)) switchLatency.push(switchedAt.get(`bench-${i}`)! - sentAt);
+  // Switch at a random point inside running chunks.
+  await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+}
+
+process.stderr.write(`streaming shares for ${seconds} s ...\n`);
+// About 200 shares per second at a few MH/s.
+const rate = agent.calibratedRate || 1e6;
+await request(service, subjects.nodeWork('bench-node'), WorkAssignment, job(switches, (MAX_TARGET / BigInt(Math.ceil(rate))) * 200n), WorkAccepted, 'work');
+await new Promise((r) => setTimeout(r, seconds * 1000));
+
+await agent.stop();
+await nodeConn.close();
+await service.close();
+await server.stop();
+rmSync(state, { recursive: true, force: true });
+
+const result = {
+  kind: 'bus',
+  date: new Date().toISOString(),
+  host: hostname(),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: availableParallelism(),
+  node: process.version,
+  hashingThreads: threads,
+  switchLatencyMs: quantiles(switchLatency),
+  shareLatencyMs: quantiles(shareLatency),
+  targets: { switchP99Ms: 10, shareP50Ms: 2 },
+};
+const out = join(PACKAGE_ROOT, 'bench', 'results');
+mkdirSync(out, { recursive: true });
+const file = join(out, `bus-${hostname()}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const row = (name: string, q: ReturnType<typeof quantiles>, target: string) =>
+  `${name.padEnd(34)} ${String(q.samples).padStart(7)} ${q.p50.toFixed(2).padStart(8)} ${q.p99.toFixed(2).padStart(8)} ${q.max.toFixed(2).padStart(8)}   ${target}`;
+console.log(`bus latency on ${result.cpu} (${result.cores} cores, ${threads} hashing), nats-server on loopback, node ${process.version}\n`);
+console.log(`${'ms'.padEnd(34)} ${'samples'.padStart(7)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)}   target`);
+console.log(row('job switch (sent → all lanes on it)', result.switchLatencyMs, 'p99 < 10 ms'));
+console.log(row('share (reported → subscriber)', result.shareLatencyMs, 'p50 < 2 ms'));
+console.log(`\nwrote ${file}`);
