@@ -5,6 +5,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../src/core/bytes.js';
 import { encodeHeader } from '../../src/core/header.js';
@@ -188,6 +189,29 @@ describe('permissions', () => {
     expect(String((wrong as Error).message)).not.toContain('not-the-password');
     await nodeA.close();
     await service.close();
+  });
+});
+
+describe('nkey authentication', () => {
+  it('lets a node in with its nkey seed, with the node role\'s permissions', async () => {
+    const user = createUser();
+    const pub = user.getPublicKey();
+    const seed = new TextDecoder().decode(user.getSeed());
+    const server = await startServer({ authorization: authorizationBlock([{ credential: { nkey: pub }, role: 'node', nodeId: 'nk-node' }]) });
+    const nc = await connectBus({ servers: server.url, nkeySeed: seed, inboxPrefix: nodeInboxPrefix('nk-node') });
+    const errors: string[] = [];
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === 'error') errors.push(String(s.error));
+    })();
+    nc.publish(subjects.nodeHeartbeat('nk-node'), new TextEncoder().encode('{}'));
+    nc.publish(subjects.nodeHeartbeat('someone-else'), new TextEncoder().encode('{}'));
+    await nc.flush().catch(() => {});
+    await waitFor(() => errors.length >= 1, 5000, 'a permission error');
+    expect(errors.join('\n')).toMatch(/someone-else/);
+    expect(errors.join('\n')).not.toMatch(/nk-node\.heartbeat/);
+    await nc.close();
+    // Without the seed: refused.
+    await expect(connectBus({ servers: server.url })).rejects.toMatchObject({ code: 'NATS_SERVER' });
   });
 });
 
