@@ -82,6 +82,7 @@ const switchLatency: number[] = [];
 for (let i = 0; i < switches; i++) {
   const sentAt = performance.now();
   await request(service, subjects.nodeWork('bench-node'), WorkAssignment, job(i, 1n), WorkAccepted, 'work');
+  // The switch is reported once every lane's first chunk of the new job returns.
   const deadline = Date.now() + 5000;
   while (!switchedAt.has(`bench-${i}`) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
   if (switchedAt.has(`bench-${i}`)) switchLatency.push(switchedAt.get(`bench-${i}`)! - sentAt);

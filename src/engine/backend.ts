@@ -27,6 +27,8 @@ export interface ChunkResult {
   found: number;
   /** True when the chunk was abandoned because the epoch moved. */
   aborted: boolean;
+  /** Which lane ran it (worker thread id, or dispatch slot). */
+  lane: number;
   /** Wall-clock time (ms, performance.timeOrigin + now) when hashing started and ended. */
   startedAt: number;
   endedAt: number;

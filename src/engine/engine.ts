@@ -52,10 +52,11 @@ export interface MiningListener {
   /** A backend failed, or reported a hit the reference rejects. */
   onError?(error: Error): void;
   /**
-   * Every lane is on the new work: ms from the switch until the last lane was
-   * handed its first chunk (its chunk of older work having stopped).
+   * Every lane is on the new work: ms from the switch until the last lane
+   * started hashing it, and that moment (wall-clock ms, performance.timeOrigin
+   * + now). Reported once those first chunks have returned.
    */
-  onSwitched?(latencyMs: number): void;
+  onSwitched?(latencyMs: number, completedAt: number): void;
 }
 
 /** What the engine tells the owner of a piece of work; scans add completion and progress. */
@@ -80,8 +81,8 @@ class Work {
   hashes = 0;
   droppedHits = 0;
   outstanding = 0;
-  /** Lanes that have been handed a chunk of this work (for the switch latency). */
-  readonly lanesOn = new Set<number>();
+  /** When each lane started its first chunk of this work (for the switch latency). */
+  readonly laneStarts = new Map<number, number>();
   readonly hits: Hit[] = [];
   private roll = -1;
   private header: Uint8Array | undefined;
@@ -165,7 +166,7 @@ export class HashEngine {
     this.epochWord = epochWord;
     this.meter = new HashrateMeter(options.meterWindowMs ?? 10_000);
     this.wakeup = new Promise((r) => (this.wake = r));
-    this.pumps = Array.from({ length: backend.lanes }, (_, lane) => this.pump(lane));
+    this.pumps = Array.from({ length: backend.lanes }, () => this.pump());
   }
 
   /** Hashes `range.count` nonces from `range.start`; resolves with the verified hits. */
@@ -259,10 +260,15 @@ export class HashEngine {
     return Math.max(64, Math.ceil(size / 64) * 64);
   }
 
-  /** Keeps one lane busy: one chunk at a time, so a lane never queues stale work. */
-  private async pump(lane: number): Promise<void> {
+  /**
+   * Keeps one lane busy. New work does not wait for the lane's running chunk
+   * to come back: the backend abandons it within a slice, and the new chunk
+   * is already handed over to start right after.
+   */
+  private async pump(): Promise<void> {
     while (!this.closed) {
       const work = this.work;
+      const wakeup = this.wakeup;
       let chunk: Chunk | undefined;
       try {
         chunk = work?.next(this.chunkSize(work));
@@ -272,37 +278,36 @@ export class HashEngine {
         continue;
       }
       if (!work || !chunk) {
-        await this.wakeup;
+        await wakeup;
         continue;
       }
+      const issued = chunk;
       work.outstanding++;
-      if (!work.lanesOn.has(lane)) {
-        // The lane's previous chunk (of older work) has returned: it is on this work now.
-        work.lanesOn.add(lane);
-        if (work.lanesOn.size === this.backend.lanes) work.listener.onSwitched?.(wallClockMs() - work.switchedAt);
-      }
-      let result: ChunkResult | undefined;
-      try {
-        result = await this.backend.runChunk({
-          header: chunk.header,
-          target: work.target,
-          params: chunk.params,
-          start: chunk.start,
-          count: chunk.count,
-          epoch: work.epoch,
-        });
-      } catch (e) {
-        work.outstanding--;
-        if (work.epoch === this.epoch) this.fail(work, e as Error);
-        continue;
-      }
-      work.outstanding--;
-      if (work.epoch === this.epoch) this.absorb(work, chunk, result);
+      const running = this.backend
+        .runChunk({ header: issued.header, target: work.target, params: issued.params, start: issued.start, count: issued.count, epoch: work.epoch })
+        .then(
+          (result) => {
+            work.outstanding--;
+            if (work.epoch === this.epoch) this.absorb(work, issued, result);
+          },
+          (e: Error) => {
+            work.outstanding--;
+            if (work.epoch === this.epoch) this.fail(work, e);
+          },
+        );
+      await Promise.race([running, wakeup]);
     }
   }
 
   private absorb(work: Work, chunk: Chunk, result: ChunkResult): void {
     this.meter.record(result.hashes);
+    if (!work.laneStarts.has(result.lane)) {
+      work.laneStarts.set(result.lane, result.startedAt);
+      if (work.laneStarts.size === this.backend.lanes) {
+        const completedAt = Math.max(...work.laneStarts.values());
+        work.listener.onSwitched?.(completedAt - work.switchedAt, completedAt);
+      }
+    }
     work.hashes += result.hashes;
     const ms = result.endedAt - result.startedAt;
     if (!result.aborted && ms > 1) {

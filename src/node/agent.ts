@@ -69,7 +69,7 @@ export interface NodeAgentOptions {
     onShare?: (msgId: string, at: number) => void;
     /** JetStream stored a share. */
     onShareAcked?: (msgId: string) => void;
-    /** Every lane is on `jobId`. */
+    /** Every lane started hashing `jobId` at `at` (reported a chunk later). */
     onSwitched?: (jobId: string, at: number) => void;
   };
 }
@@ -238,9 +238,9 @@ export class NodeAgent {
         this.options.nc.publish(subjects.nodeExhausted(this.nodeId), encode(Exhausted, { v: SCHEMA_VERSION, nodeId: this.nodeId, jobId: job.assignment.jobId }));
         if (this.job === job) this.state = 'idle';
       },
-      onSwitched: (ms) => {
+      onSwitched: (ms, completedAt) => {
         this.options.metrics?.switchLatency.observe(ms / 1000);
-        this.options.events?.onSwitched?.(job.assignment.jobId, performance.now());
+        this.options.events?.onSwitched?.(job.assignment.jobId, completedAt - performance.timeOrigin);
       },
       onError: (e) => this.log(`engine error: ${e.message}`),
     });

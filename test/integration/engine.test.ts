@@ -105,14 +105,24 @@ describe('cancellation', () => {
   it('abandons a long chunk part-way instead of finishing it', async () => {
     // One chunk of 2^26 nonces takes over ten seconds at a few MH/s per thread.
     const e = engine({ chunkSize: 1 << 26 });
-    e.mine(easyJob('old', 1), {});
+    const long = e.scan({ header: new Uint8Array(80), start: 0, count: 2 ** 32, target: 1n }).catch((err: unknown) => err);
     await new Promise((r) => setTimeout(r, 300));
     const t0 = performance.now();
-    const latency = await new Promise<number>((resolve) => e.mine(easyJob('new', 2), { onSwitched: resolve }));
-    // Both lanes left their old chunk and took the new job within a fraction of a chunk's time.
+    // The small scan can only run once the workers have dropped their long chunks.
+    const small = await e.scan({ header: new Uint8Array(80).fill(9), start: 0, count: 4096, target: MAX_TARGET / 256n });
     expect(performance.now() - t0).toBeLessThan(1500);
-    expect(latency).toBeLessThan(1500);
+    expect(small.hashes).toBe(4096);
+    expect(await long).toMatchObject({ code: ErrorCode.WORK_CANCELLED });
+  });
+
+  it('reports how long the switch took once every lane started the new job', async () => {
+    const e = engine();
+    e.mine(easyJob('first', 5), {});
+    await new Promise((r) => setTimeout(r, 300));
+    const latency = await new Promise<number>((resolve) => e.mine(easyJob('second', 6), { onSwitched: resolve }));
     e.stop();
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(latency).toBeLessThan(200);
   });
 
   it('lets no hit of the old job out after the switch', async () => {

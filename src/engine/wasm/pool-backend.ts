@@ -40,8 +40,8 @@ export class PoolBackend implements Backend {
       // Workers run compiled code from dist/: they need none of the parent's
       // loaders (tsx, vitest), which would slow every call into a dependency.
       execArgv: [],
-      // Chunks are queued by the engine, not by the pool.
-      maxQueue: this.lanes * 2,
+      // One chunk per worker: a queued chunk would run stale after a switch.
+      concurrentTasksPerWorker: 1,
     });
   }
 
