@@ -101,3 +101,81 @@ export const Exhausted = z.object({ v, nodeId, jobId: z.string().max(128) });
 /** The reply to any request that failed. */
 export const ErrorReply = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export type ErrorReply = z.infer<typeof ErrorReply>;
+
+// ---- Distribution center (src/center): sub-accounts, tasks, results, standards.
+
+const subAccountId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a sub-account id: letters, digits, _ and -, at most 64');
+const rate = z.object({ hashrate: z.number().nonnegative(), relativeError: z.number().nonnegative(), shares: z.number().int().nonnegative(), seconds: z.number().nonnegative() });
+
+export const SubAccountInfo = z.object({
+  id: subAccountId,
+  /** Hashes per second the sub-account must sustain over `windowSeconds`. */
+  standard: z.number().nonnegative(),
+  windowSeconds: z.number().int().positive(),
+  upToStandard: z.boolean(),
+  /** Σ accepted share difficulty × 2^32: the accumulated capability, in hashes. */
+  accumulatedHashes: z.number().nonnegative(),
+  acceptedShares: z.number().int().nonnegative(),
+  delivered: z.record(z.string(), rate),
+});
+export type SubAccountInfo = z.infer<typeof SubAccountInfo>;
+
+export const SubAccountListRequest = z.object({ v });
+export const SubAccountList = z.object({ v, centerId: z.string(), subAccounts: z.array(SubAccountInfo) });
+
+export const SubAccountAdd = z.object({
+  v,
+  id: subAccountId,
+  password: z.string().min(8).max(256),
+  standard: z.number().nonnegative(),
+  windowSeconds: z.number().int().positive().max(86_400),
+});
+export const SubAccountSetStandard = z.object({ v, id: subAccountId, standard: z.number().nonnegative(), windowSeconds: z.number().int().positive().max(86_400).optional() });
+export const SubAccountReply = z.object({ v, info: SubAccountInfo });
+
+/** Claim 3: authentication information → authentication result; only then tasks. */
+export const Authenticate = z.object({ v, subAccount: subAccountId, password: z.string().max(256) });
+export const Authenticated = z.object({ v, subAccount: subAccountId, token: z.string() });
+
+export const TaskRequest = z.object({ v, token: z.string().max(128) });
+/** A proof-of-work task: a Stratum job with the session's extranonce1 and share target. */
+export const Task = z.object({
+  v,
+  subAccount: subAccountId,
+  jobId: z.string(),
+  prevhash: hex(32),
+  coinb1: z.string().regex(/^[0-9a-f]*$/),
+  coinb2: z.string().regex(/^[0-9a-f]*$/),
+  merkleBranch: z.array(hex(32)),
+  version: hex(4),
+  nbits: hex(4),
+  ntime: hex(4),
+  cleanJobs: z.boolean(),
+  extranonce1: z.string().regex(/^[0-9a-f]+$/),
+  extranonce2Size: z.number().int().min(1).max(16),
+  versionMask: uint32,
+  shareTarget: hex(32),
+});
+export type Task = z.infer<typeof Task>;
+
+/** A task result: a share, as mining.submit carries it. */
+export const TaskResult = z.object({
+  v,
+  token: z.string().max(128),
+  jobId: z.string().max(128),
+  extranonce2: z.string().regex(/^[0-9a-f]+$/).max(32),
+  ntime: hex(4),
+  nonce: hex(4),
+  versionBits: hex(4).optional(),
+});
+export type TaskResult = z.infer<typeof TaskResult>;
+export const TaskResultAck = z.object({ v, accepted: z.literal(true), blockCandidate: z.boolean() });
+
+export const StandardQuery = z.object({ v, subAccount: subAccountId });
+
+/** Published whenever a sub-account's up-to-standard decision changes. */
+export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: subAccountId, upToStandard: z.boolean(), hashrate: z.number(), at: z.number().int() });
+
+/** One accepted share as the center persists it (JetStream, stream CENTER_SHARES). */
+export const AcceptedShare = z.object({ v, centerId: z.string(), subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() });
+export type AcceptedShare = z.infer<typeof AcceptedShare>;

@@ -24,12 +24,28 @@ export const subjects = {
   allShares: `${SUBJECT_PREFIX}.shares.*`,
   /** Publish, node → anyone: the node's job ran out of nonces (Exhausted). */
   nodeExhausted: (nodeId: string) => `${SUBJECT_PREFIX}.nodes.${nodeId}.exhausted`,
+  /** Distribution center `<cid>` (request/reply unless noted): see docs/protocol.md. */
+  center: (cid: string) => ({
+    list: `${SUBJECT_PREFIX}.center.${cid}.subaccounts.list`,
+    add: `${SUBJECT_PREFIX}.center.${cid}.subaccounts.add`,
+    setStandard: `${SUBJECT_PREFIX}.center.${cid}.subaccounts.standard`,
+    authenticate: `${SUBJECT_PREFIX}.center.${cid}.authenticate`,
+    task: `${SUBJECT_PREFIX}.center.${cid}.task`,
+    result: `${SUBJECT_PREFIX}.center.${cid}.result`,
+    standard: `${SUBJECT_PREFIX}.center.${cid}.standard`,
+    /** Publish: StandardChanged events. */
+    standardChanged: `${SUBJECT_PREFIX}.center.${cid}.events.standard`,
+    /** JetStream: AcceptedShare records. */
+    accepted: `${SUBJECT_PREFIX}.center.${cid}.accepted`,
+  }),
 } as const;
 
 /** JetStream streams. */
 export const streams = {
   /** Shares from every node; a share is acknowledged once stored here. */
   shares: { name: 'SHARES', subjects: [subjects.allShares] },
+  /** Accepted shares of every center: the accounting that survives restarts. */
+  centerShares: { name: 'CENTER_SHARES', subjects: [`${SUBJECT_PREFIX}.center.*.accepted`] },
 } as const;
 
 /** The NATS Services ($SRV) name a hashing node registers under. */

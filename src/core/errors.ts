@@ -46,6 +46,10 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** A request is valid but not allowed in the current state. */
   INVALID_STATE: 'INVALID_STATE',
+  /** A Stratum peer sent something wrong; data.stratumCode is the wire code (20–25). */
+  STRATUM: 'STRATUM',
+  /** A sub-account, its credentials or its standard are wrong. */
+  SUBACCOUNT: 'SUBACCOUNT',
   /** A command-line flag or option value is wrong. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
 } as const;

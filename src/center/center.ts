@@ -1,0 +1,482 @@
+/**
+ * The distribution center (EP 4 178 150, "blockchain computing distribution
+ * module", claims 1–3, [0017]–[0024]): it holds sub-accounts, sends each its
+ * proof-of-work task, receives task results (shares), adds the capability
+ * each proves to the sub-account's accumulated capability, and answers
+ * whether the sub-account is up to standard.
+ *
+ * In mining terms it is a pool: tasks are Stratum jobs, results are shares.
+ * Miners reach it over Stratum V1 (`handler` for a StratumServer); the
+ * scheduler and hashing nodes reach it over NATS (`serveBus`). Accepted
+ * shares are persisted to JetStream before the miner hears "accepted", and
+ * replayed on start, so the accounting survives a crash.
+ */
+import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { nanos, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ErrorCode, HashgridError } from '../core/errors.js';
+import { hashToBigInt, sha256d } from '../core/sha256d.js';
+import { bitsToTarget, difficultyToTarget, MAX_TARGET, targetToHex } from '../core/target.js';
+import { decode, encode } from '../bus/codec.js';
+import { serve, type BusErrorSink } from '../bus/rpc.js';
+import {
+  AcceptedShare,
+  Authenticate,
+  Authenticated,
+  SCHEMA_VERSION,
+  StandardChanged,
+  StandardQuery,
+  SubAccountAdd,
+  SubAccountList,
+  SubAccountListRequest,
+  SubAccountReply,
+  SubAccountSetStandard,
+  Task,
+  TaskRequest,
+  TaskResult,
+  TaskResultAck,
+  type SubAccountInfo,
+} from '../bus/schemas.js';
+import { subjects } from '../bus/subjects.js';
+import { buildHeader, hex32, type StratumJob } from '../stratum/job.js';
+import { ahex, StratumCode, StratumError } from '../stratum/protocol.js';
+import type { StratumHandler, StratumSession, SubmitParams } from '../stratum/server.js';
+import { templateToJob, type Template, type TemplateSource } from './chain.js';
+import { HashrateEstimator, upToStandard, WINDOWS } from './hashrate.js';
+import { loadSubAccount, verifyPassword, type SubAccount, type SubAccountConfig } from './subaccounts.js';
+import { newVardiff, vardiffStep, type VardiffOptions, type VardiffState } from './vardiff.js';
+
+/** Center options; every default is documented here. */
+export interface CenterOptions {
+  /** Names this center's subjects and stream (default `main`). */
+  centerId?: string;
+  source: TemplateSource;
+  subAccounts: SubAccountConfig[];
+  /** For persistence (JetStream) and the bus service; without it the center keeps memory only. */
+  nc?: NatsConnection;
+  /** Replicas of the center's stream (default 1). */
+  replicas?: number;
+  /** Share difficulty a new connection starts at (default 2^-12: ~1 share/s at ~20 MH/s). */
+  initialDifficulty?: number;
+  vardiff?: VardiffOptions;
+  /** How long a replaced (not clean) job still accepts shares (default 30 s). */
+  graceMs?: number;
+  /** How far past the job's ntime a miner may roll ntime (default 600 s). */
+  ntimeRollSeconds?: number;
+  /** Up-to-standard hysteresis (default 0.05). */
+  hysteresis?: number;
+  onError?: BusErrorSink;
+  log?: (line: string) => void;
+}
+
+interface GlobalJob {
+  id: string;
+  template: Template;
+  createdAt: number;
+  replacedAt?: number;
+  /** A newer block made it worthless. */
+  stale: boolean;
+  /** Submissions already accepted (duplicate check). */
+  seen: Set<string>;
+}
+
+/** What the center keeps per connection (Stratum or bus). */
+interface SessionState {
+  jobs: Map<string, { job: GlobalJob; difficulty: number }>;
+  vardiff: VardiffState;
+  issued: number;
+  latest?: string;
+}
+
+interface AccountState {
+  account: SubAccount;
+  estimator: HashrateEstimator;
+  upToStandard: boolean;
+}
+
+export interface CenterStats {
+  accepted: number;
+  rejected: Record<string, number>;
+  blocks: number;
+}
+
+const REJECT_REASON: Record<number, string> = {
+  [StratumCode.OTHER]: 'invalid',
+  [StratumCode.JOB_NOT_FOUND]: 'stale-or-unknown-job',
+  [StratumCode.DUPLICATE]: 'duplicate',
+  [StratumCode.LOW_DIFFICULTY]: 'low-difficulty',
+  [StratumCode.UNAUTHORIZED]: 'unauthorized',
+  [StratumCode.NOT_SUBSCRIBED]: 'not-subscribed',
+};
+
+export class DistributionCenter implements StratumHandler {
+  readonly centerId: string;
+  readonly accounts = new Map<string, AccountState>();
+  readonly stats: CenterStats = { accepted: 0, rejected: {}, blocks: 0 };
+  private readonly jobs = new Map<string, GlobalJob>();
+  private current!: GlobalJob;
+  private jobCounter = 0;
+  private readonly ready = new Set<StratumSession>();
+  private readonly busSessions = new Map<string, StratumSession>();
+  private extranonce = Math.floor(Math.random() * 0x7fff) << 16;
+  private js: JetStreamClient | undefined;
+  private subs: Subscription[] = [];
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly options: CenterOptions) {
+    this.centerId = options.centerId ?? 'main';
+    this.log = options.log ?? (() => {});
+    for (const c of options.subAccounts) this.addAccount(c);
+    this.newJob(options.source.current());
+    this.unsubscribe = options.source.onTemplate((t) => this.onTemplate(t));
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  /** Starts a center: replays its persisted shares, then serves the bus if it has a connection. */
+  static async start(options: CenterOptions): Promise<DistributionCenter> {
+    const center = new DistributionCenter(options);
+    if (options.nc) {
+      await center.openStore(options.nc, options.replicas ?? 1);
+      center.serveBus(options.nc);
+    }
+    return center;
+  }
+
+  /** Hands out extranonce1 values, for every front end of this center. */
+  readonly allocateExtranonce1 = (): string => hex32(this.extranonce++);
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    for (const s of this.subs) s.unsubscribe();
+  }
+
+  // ---- sub-accounts
+
+  addAccount(config: SubAccountConfig): AccountState {
+    const account = loadSubAccount(config);
+    if (this.accounts.has(account.id)) throw new HashgridError(ErrorCode.SUBACCOUNT, `sub-account ${account.id} exists already`);
+    const state = { account, estimator: new HashrateEstimator(), upToStandard: false };
+    this.accounts.set(account.id, state);
+    return state;
+  }
+
+  info(id: string): SubAccountInfo {
+    const a = this.accountOrThrow(id);
+    const now = Date.now();
+    return {
+      id,
+      standard: a.account.standard,
+      windowSeconds: a.account.windowSeconds,
+      upToStandard: a.upToStandard,
+      accumulatedHashes: a.estimator.totalHashes,
+      acceptedShares: a.estimator.totalShares,
+      delivered: { ...a.estimator.all(now), standardWindow: a.estimator.estimate(a.account.windowSeconds, now) },
+    };
+  }
+
+  private accountOrThrow(id: string): AccountState {
+    const a = this.accounts.get(id);
+    if (!a) throw new HashgridError(ErrorCode.NOT_FOUND, `no sub-account "${id}"`);
+    return a;
+  }
+
+  // ---- jobs
+
+  private onTemplate(t: Template): void {
+    this.newJob(t);
+    for (const s of this.ready) this.sendJob(s);
+  }
+
+  private newJob(t: Template): void {
+    const now = Date.now();
+    for (const j of this.jobs.values()) {
+      if (t.clean) j.stale = true;
+      j.replacedAt ??= now;
+    }
+    const job: GlobalJob = { id: (++this.jobCounter).toString(16), template: t, createdAt: now, stale: false, seen: new Set() };
+    this.jobs.set(job.id, job);
+    this.current = job;
+    // Forget jobs nobody can submit to any more.
+    for (const [id, j] of this.jobs) if (j !== job && (j.stale || now - j.replacedAt! > 2 * (this.options.graceMs ?? 30_000))) this.jobs.delete(id);
+  }
+
+  private stateOf(session: StratumSession): SessionState {
+    let s = session.state.center as SessionState | undefined;
+    if (!s) {
+      const d = session.suggestedDifficulty ?? this.options.initialDifficulty ?? 2 ** -12;
+      s = { jobs: new Map(), vardiff: newVardiff(d, Date.now()), issued: 0 };
+      session.state.center = s;
+    }
+    return s;
+  }
+
+  /** Issues the current job to a session under a fresh id that remembers the difficulty it was sent with. */
+  private issue(session: StratumSession): { id: string; job: StratumJob; difficulty: number } {
+    const s = this.stateOf(session);
+    const id = `${this.current.id}.${(s.issued++).toString(36)}`;
+    s.jobs.set(id, { job: this.current, difficulty: s.vardiff.difficulty });
+    s.latest = id;
+    for (const [k, v] of s.jobs) if (!this.jobs.has(v.job.id)) s.jobs.delete(k);
+    return { id, job: templateToJob(id, this.current.template), difficulty: s.vardiff.difficulty };
+  }
+
+  private sendJob(session: StratumSession): void {
+    const { job, difficulty } = this.issue(session);
+    session.notify('mining.set_difficulty', [difficulty]);
+    session.notify('mining.notify', [job.jobId, job.prevhash, job.coinb1, job.coinb2, job.merkleBranch, job.version, job.nbits, job.ntime, job.cleanJobs]);
+  }
+
+  // ---- StratumHandler
+
+  authorize(_session: StratumSession, worker: string, password: string): string {
+    // Worker names are "<sub-account>.<rig>" (the pools' convention) or just "<sub-account>".
+    return this.authenticate(worker.split('.')[0]!, password);
+  }
+
+  /** Claim 3: authentication information → result. Returns the sub-account id. */
+  private authenticate(id: string, password: string): string {
+    const a = this.accounts.get(id);
+    if (!a || !verifyPassword(password, a.account.passwordHash)) {
+      throw new StratumError(StratumCode.UNAUTHORIZED, 'unauthorized: unknown sub-account or wrong password');
+    }
+    return id;
+  }
+
+  onReady(session: StratumSession): void {
+    this.ready.add(session);
+    this.sendJob(session);
+  }
+
+  onClose(session: StratumSession): void {
+    this.ready.delete(session);
+  }
+
+  onError(_session: StratumSession, code: number): void {
+    const reason = REJECT_REASON[code] ?? 'invalid';
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+  }
+
+  async submit(session: StratumSession, p: SubmitParams): Promise<boolean> {
+    await this.validateAndAccount(session, p);
+    return true;
+  }
+
+  /**
+   * Validates one share (the rules in order, each quoted above its check),
+   * accounts it, and reports whether it is also a block candidate.
+   */
+  private async validateAndAccount(session: StratumSession, p: SubmitParams): Promise<{ blockCandidate: boolean }> {
+    const state = this.stateOf(session);
+    const accountId = session.workers.get(p.worker) as string;
+    // The job exists, and is current or replaced within the grace period (a new block ends it at once).
+    const issued = state.jobs.get(p.jobId);
+    const now = Date.now();
+    if (!issued || issued.job.stale || (issued.job.replacedAt !== undefined && now - issued.job.replacedAt > (this.options.graceMs ?? 30_000))) {
+      throw new StratumError(StratumCode.JOB_NOT_FOUND, 'job not found or stale');
+    }
+    const job = issued.job;
+    // extranonce2 has exactly the size the session was given.
+    const extranonce2 = ahex(p.extranonce2, session.extranonce2Size, 'extranonce2');
+    const nonce = ahex(p.nonce, 4, 'nonce');
+    // ntime within the allowed window: not before the job's, at most ntimeRollSeconds after.
+    const ntime = ahex(p.ntime, 4, 'ntime');
+    const t = Number.parseInt(ntime, 16);
+    if (t < job.template.time || t > job.template.time + (this.options.ntimeRollSeconds ?? 600)) {
+      throw new StratumError(StratumCode.OTHER, `ntime out of range (job ntime ${job.template.time})`);
+    }
+    // BIP 310: only the negotiated version bits may change.
+    let version = job.template.version;
+    if (p.versionBits !== undefined) {
+      const bits = Number.parseInt(ahex(p.versionBits, 4, 'version bits'), 16) >>> 0;
+      if ((bits & ~session.versionMask) >>> 0 !== 0) throw new StratumError(StratumCode.OTHER, 'version bits outside the negotiated mask');
+      version = ((version & ~session.versionMask) | (bits & session.versionMask)) >>> 0;
+    }
+    // Not a duplicate of an accepted share.
+    const key = `${session.extranonce1}:${extranonce2}:${ntime}:${nonce}:${version}`;
+    if (job.seen.has(key)) throw new StratumError(StratumCode.DUPLICATE, 'duplicate share');
+    // sha256d recomputed here; it must meet the difficulty the job was issued with, not the live one.
+    const header = buildHeader(templateToJob(job.id, job.template), { extranonce1: session.extranonce1, extranonce2, ntime, nonce, version });
+    const hash = sha256d(header);
+    const value = hashToBigInt(hash);
+    if (value > difficultyToTargetCapped(issued.difficulty)) throw new StratumError(StratumCode.LOW_DIFFICULTY, `low difficulty share (needs ${issued.difficulty})`);
+    job.seen.add(key);
+
+    const blockCandidate = value <= bitsToTarget(job.template.bits);
+    await this.account(accountId, issued.difficulty, now, job.id, `${this.centerId}:${job.id}:${key}`);
+    if (blockCandidate) {
+      this.stats.blocks++;
+      this.log(`block candidate at height ${job.template.height} from ${accountId}`);
+      this.options.source.submitBlock(header);
+    }
+    const next = vardiffStep(state.vardiff, now, true, this.options.vardiff);
+    if (next !== undefined && this.ready.has(session)) this.sendJob(session);
+    return { blockCandidate };
+  }
+
+  /** Persists (JetStream ack first) and adds an accepted share to its sub-account. */
+  private async account(accountId: string, difficulty: number, at: number, jobId: string, msgId: string): Promise<void> {
+    if (this.js) {
+      const record = { v: SCHEMA_VERSION, centerId: this.centerId, subAccount: accountId, difficulty, at, jobId };
+      await this.js.publish(subjects.center(this.centerId).accepted, encode(AcceptedShare, record), { msgID: msgId });
+    }
+    this.apply(accountId, difficulty, at);
+  }
+
+  private apply(accountId: string, difficulty: number, at: number): void {
+    const a = this.accounts.get(accountId);
+    if (!a) return;
+    a.estimator.record(difficulty, at);
+    this.stats.accepted++;
+  }
+
+  /** Re-evaluates standards and gives silent sessions lower difficulty. */
+  private tick(): void {
+    const now = Date.now();
+    for (const a of this.accounts.values()) {
+      const est = a.estimator.estimate(a.account.windowSeconds, now);
+      const next = upToStandard(a.upToStandard, est, a.account.standard, this.options.hysteresis);
+      if (next !== a.upToStandard) {
+        a.upToStandard = next;
+        this.log(`${a.account.id} ${next ? 'is up to standard' : 'fell below standard'} (${(est.hashrate / 1e6).toFixed(2)} MH/s)`);
+        this.options.nc?.publish(
+          subjects.center(this.centerId).standardChanged,
+          encode(StandardChanged, { v: SCHEMA_VERSION, centerId: this.centerId, subAccount: a.account.id, upToStandard: next, hashrate: est.hashrate, at: now }),
+        );
+      }
+    }
+    for (const s of this.ready) {
+      const state = this.stateOf(s);
+      if (vardiffStep(state.vardiff, now, false, this.options.vardiff) !== undefined) this.sendJob(s);
+    }
+  }
+
+  // ---- persistence
+
+  private async openStore(nc: NatsConnection, replicas: number): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    const name = `CENTER_${this.centerId}`;
+    try {
+      await jsm.streams.info(name);
+    } catch {
+      await jsm.streams.add({ name, subjects: [subjects.center(this.centerId).accepted], num_replicas: replicas, duplicate_window: nanos(120_000) });
+    }
+    this.js = jetstream(nc);
+    // Replay: the same records in the same order give the same totals.
+    const total = (await jsm.streams.info(name)).state.messages;
+    if (total === 0) return;
+    const consumer = await this.js.consumers.get(name);
+    let read = 0;
+    while (read < total) {
+      const batch = await consumer.fetch({ max_messages: Math.min(10_000, total - read), expires: 5000 });
+      let got = 0;
+      for await (const m of batch) {
+        const r = decode(AcceptedShare, m.data, 'AcceptedShare');
+        this.apply(r.subAccount, r.difficulty, r.at);
+        got++;
+      }
+      if (got === 0) throw new HashgridError(ErrorCode.NATS_SERVER, `replay of ${name} stalled at ${read} of ${total} records`);
+      read += got;
+    }
+    this.log(`replayed ${read} accepted shares from ${name}`);
+  }
+
+  // ---- bus
+
+  private serveBus(nc: NatsConnection): void {
+    const s = subjects.center(this.centerId);
+    const opts = this.options.onError ? { onError: this.options.onError } : {};
+    this.subs = [
+      serve(nc, s.list, SubAccountListRequest, SubAccountList, 'SubAccountList', () => ({
+        v: SCHEMA_VERSION,
+        centerId: this.centerId,
+        subAccounts: [...this.accounts.keys()].map((id) => this.info(id)),
+      }), opts),
+      serve(nc, s.add, SubAccountAdd, SubAccountReply, 'SubAccountAdd', (r) => {
+        this.addAccount({ id: r.id, password: r.password, standard: r.standard, windowSeconds: r.windowSeconds });
+        return { v: SCHEMA_VERSION, info: this.info(r.id) };
+      }, opts),
+      serve(nc, s.setStandard, SubAccountSetStandard, SubAccountReply, 'SubAccountSetStandard', (r) => {
+        const a = this.accountOrThrow(r.id);
+        a.account.standard = r.standard;
+        if (r.windowSeconds) a.account.windowSeconds = r.windowSeconds;
+        return { v: SCHEMA_VERSION, info: this.info(r.id) };
+      }, opts),
+      serve(nc, s.standard, StandardQuery, SubAccountReply, 'StandardQuery', (r) => ({ v: SCHEMA_VERSION, info: this.info(r.subAccount) }), opts),
+      serve(nc, s.authenticate, Authenticate, Authenticated, 'Authenticate', (r) => {
+        this.authenticate(r.subAccount, r.password);
+        const token = randomBytes(16).toString('hex');
+        this.busSessions.set(token, this.busSession(r.subAccount));
+        return { v: SCHEMA_VERSION, subAccount: r.subAccount, token };
+      }, opts),
+      serve(nc, s.task, TaskRequest, Task, 'TaskRequest', (r) => {
+        const session = this.sessionOf(r.token);
+        const { job, difficulty } = this.issue(session);
+        return {
+          v: SCHEMA_VERSION,
+          subAccount: session.workers.keys().next().value as string,
+          ...job,
+          extranonce1: session.extranonce1,
+          extranonce2Size: session.extranonce2Size,
+          versionMask: session.versionMask,
+          shareTarget: targetToHex(difficultyToTargetCapped(difficulty)),
+        };
+      }, opts),
+      serve(nc, s.result, TaskResult, TaskResultAck, 'TaskResult', async (r) => {
+        const session = this.sessionOf(r.token);
+        const worker = session.workers.keys().next().value as string;
+        try {
+          const { blockCandidate } = await this.validateAndAccount(session, {
+            worker,
+            jobId: r.jobId,
+            extranonce2: r.extranonce2,
+            ntime: r.ntime,
+            nonce: r.nonce,
+            ...(r.versionBits ? { versionBits: r.versionBits } : {}),
+          });
+          return { v: SCHEMA_VERSION, accepted: true as const, blockCandidate };
+        } catch (e) {
+          if (e instanceof StratumError) this.onError(session, e.stratumCode);
+          throw e;
+        }
+      }, opts),
+    ];
+  }
+
+  private sessionOf(token: string): StratumSession {
+    const s = this.busSessions.get(token);
+    // Claim 3: tasks only after a successful authentication.
+    if (!s) throw new StratumError(StratumCode.UNAUTHORIZED, 'unknown token: authenticate first');
+    return s;
+  }
+
+  /** A session for a bus client: same validation as a Stratum connection, no socket. */
+  private busSession(accountId: string): StratumSession {
+    return {
+      id: -1,
+      remote: 'bus',
+      extranonce1: this.allocateExtranonce1(),
+      extranonce2Size: 4,
+      subscribed: true,
+      workers: new Map([[accountId, accountId]]),
+      versionMask: 0x1fffe000,
+      state: {},
+      notify: () => {},
+      close: () => {},
+    };
+  }
+}
+
+/** The share target of a difficulty, capped at the largest 256-bit value for tiny difficulties. */
+function difficultyToTargetCapped(difficulty: number): bigint {
+  try {
+    return difficultyToTarget(difficulty);
+  } catch {
+    return MAX_TARGET;
+  }
+}
+
+export { WINDOWS };
