@@ -1,0 +1,155 @@
+/**
+ * `hashgrid center`: a distribution center with sub-accounts, serving
+ * Stratum V1 miners on TCP and hashing nodes and schedulers over NATS.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { redactUrl } from '../bus/auth.js';
+import { connectBus } from '../bus/connect.js';
+import { BuiltinChain } from '../center/chain.js';
+import { DistributionCenter } from '../center/center.js';
+import { loadSubAccount, type SubAccountConfig } from '../center/subaccounts.js';
+import { StratumServer } from '../stratum/server.js';
+import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
+
+export const CENTER_HELP = `Usage: hashgrid center --nats <url> [options]
+
+Runs a distribution center: sub-accounts with hashrate standards, jobs from a
+built-in chain, share validation, delivered-hashrate reports. Miners connect
+over Stratum V1; schedulers and nodes over NATS. Accepted shares are stored in
+JetStream and replayed on restart.
+
+  --nats <url>             NATS server URL(s) (required)
+  --user <name>            NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
+  --password-file <path>
+  --center-id <id>         names the center's subjects and stream (default main)
+  --accounts <file.json>   sub-accounts: [{"id","password"|"passwordHash","standard","windowSeconds"}]
+  --demo                   three demo sub-accounts (alice, bob, carol) with random passwords
+  --stratum-host <host>    default 127.0.0.1
+  --stratum-port <port>    default 3333 (0 = a free port)
+  --network-difficulty <d> the built-in chain's difficulty (default 0.05)
+  --initial-difficulty <d> share difficulty of a new connection before vardiff (default 2^-12)
+`;
+
+/** Three demo sub-accounts with fresh passwords and standards a laptop can meet. */
+export function demoSubAccounts(): (SubAccountConfig & { password: string })[] {
+  return [
+    { id: 'alice', standard: 1e6, windowSeconds: 60 },
+    { id: 'bob', standard: 5e5, windowSeconds: 60 },
+    { id: 'carol', standard: 2e5, windowSeconds: 60 },
+  ].map((a) => ({ ...a, password: randomBytes(9).toString('base64url') }));
+}
+
+export interface CenterStack {
+  center: DistributionCenter;
+  stratum: StratumServer;
+  stratumUrl: string;
+  chain: BuiltinChain;
+  stop(): Promise<void>;
+}
+
+export async function startCenter(options: {
+  nc: NatsConnection;
+  subAccounts: SubAccountConfig[];
+  centerId?: string;
+  stratumHost?: string;
+  stratumPort?: number;
+  networkDifficulty?: number;
+  initialDifficulty?: number;
+  log?: (line: string) => void;
+}): Promise<CenterStack> {
+  const chain = new BuiltinChain({ difficulty: options.networkDifficulty ?? 0.05 });
+  const center = await DistributionCenter.start({
+    source: chain,
+    subAccounts: options.subAccounts,
+    nc: options.nc,
+    ...(options.centerId ? { centerId: options.centerId } : {}),
+    ...(options.initialDifficulty ? { initialDifficulty: options.initialDifficulty } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const stratum = new StratumServer(center, { host: options.stratumHost ?? '127.0.0.1', port: options.stratumPort ?? 3333, allocateExtranonce1: center.allocateExtranonce1 });
+  const { host, port } = await stratum.listen();
+  return {
+    center,
+    stratum,
+    chain,
+    stratumUrl: `stratum+tcp://${host}:${port}`,
+    stop: async () => {
+      await stratum.close();
+      await center.close();
+      chain.close();
+    },
+  };
+}
+
+export async function centerCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    nats: { type: 'string' },
+    user: { type: 'string' },
+    'password-file': { type: 'string' },
+    'center-id': { type: 'string' },
+    accounts: { type: 'string' },
+    demo: { type: 'boolean' },
+    'stratum-host': { type: 'string' },
+    'stratum-port': { type: 'string' },
+    'network-difficulty': { type: 'string' },
+    'initial-difficulty': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(CENTER_HELP);
+    return 0;
+  }
+  if (!values.nats) throw new UsageError('--nats', 'required: the NATS server URL, e.g. nats://127.0.0.1:4222');
+  if (!values.accounts && !values.demo) throw new UsageError('--accounts', 'required: a sub-accounts JSON file (or --demo)');
+  const configured: SubAccountConfig[] = values.accounts ? readAccounts(values.accounts) : demoSubAccounts();
+  // Validate (and hash) every sub-account before anything starts.
+  const subAccounts = configured.map((a) => {
+    const s = forFlag('--accounts', () => loadSubAccount(a));
+    return { id: s.id, passwordHash: s.passwordHash, standard: s.standard, windowSeconds: s.windowSeconds };
+  });
+  const port = values['stratum-port'] === undefined ? 3333 : parseIntegerFlag('--stratum-port', values['stratum-port'], 0, 65535);
+  const difficulty = values['network-difficulty'] === undefined ? 0.05 : Number(values['network-difficulty']);
+  if (!(difficulty > 0)) throw new UsageError('--network-difficulty', `expected a number > 0, got "${values['network-difficulty']}"`);
+  const initialDifficulty = values['initial-difficulty'] === undefined ? undefined : Number(values['initial-difficulty']);
+  if (initialDifficulty !== undefined && !(initialDifficulty > 0)) {
+    throw new UsageError('--initial-difficulty', `expected a number > 0, got "${values['initial-difficulty']}"`);
+  }
+  const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').trim() : process.env.HASHGRID_NATS_PASSWORD;
+  const nc = await connectBus({ servers: values.nats, name: 'hashgrid-center', ...(values.user ? { user: values.user, password: password ?? '' } : {}) });
+  const log = (line: string) => process.stderr.write(`[center] ${line}\n`);
+  const stack = await startCenter({
+    nc,
+    subAccounts,
+    ...(values['center-id'] ? { centerId: values['center-id'] } : {}),
+    ...(values['stratum-host'] ? { stratumHost: values['stratum-host'] } : {}),
+    stratumPort: port,
+    networkDifficulty: difficulty,
+    ...(initialDifficulty ? { initialDifficulty } : {}),
+    log,
+  });
+  process.stdout.write(`center    ${stack.center.centerId} on ${values.nats.split(',').map(redactUrl).join(', ')}\n`);
+  process.stdout.write(`stratum   ${stack.stratumUrl}\n`);
+  for (const a of configured) {
+    process.stdout.write(`account   ${a.id}: standard ${a.standard} H/s over ${a.windowSeconds ?? 600} s${values.demo ? `, password ${a.password}` : ''}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stack.stop();
+  await nc.drain();
+  return 0;
+}
+
+function readAccounts(path: string): SubAccountConfig[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError('--accounts', `cannot read ${path} as JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(data)) throw new UsageError('--accounts', `expected a JSON array of sub-accounts in ${path}`);
+  return data as SubAccountConfig[];
+}

@@ -1,0 +1,97 @@
+/**
+ * `hashgrid center` as a process: accepted shares survive SIGKILL, and bad
+ * sub-account files are refused with exit code 2.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectBus } from '../../src/bus/connect.js';
+import { request } from '../../src/bus/rpc.js';
+import { SCHEMA_VERSION, SubAccountList, SubAccountListRequest } from '../../src/bus/schemas.js';
+import { subjects } from '../../src/bus/subjects.js';
+import { hashToBigInt, sha256d } from '../../src/core/sha256d.js';
+import { difficultyToTarget } from '../../src/core/target.js';
+import { PACKAGE_ROOT } from '../../src/engine/paths.js';
+import { StratumClient } from '../../src/stratum/client.js';
+import { buildHeader, hex32, type StratumJob } from '../../src/stratum/job.js';
+import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
+afterAll(() => stopAll());
+
+function startCenter(nats: string, accounts: string) {
+  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--initial-difficulty', String(2 ** -20)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const port = new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /stratum +stratum\+tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`center exited with ${code}`)));
+  });
+  return { child, port, exited: new Promise((r) => child.on('exit', r)) };
+}
+
+describe('hashgrid center', () => {
+  it('keeps exactly the accepted shares across a SIGKILL and a restart', async () => {
+    const server = await startServer();
+    const accounts = join(tempDir(), 'accounts.json');
+    writeFileSync(accounts, JSON.stringify([{ id: 'alice', password: 'alice-secret', standard: 1000, windowSeconds: 60 }]));
+    const first = startCenter(server.url, accounts);
+    const client = await StratumClient.connect({ host: '127.0.0.1', port: await first.port });
+    await client.subscribe();
+    const job = new Promise<StratumJob>((resolve) => client.once('notify', resolve));
+    await client.authorize('alice.rig', 'alice-secret');
+    const j = await job;
+    const target = difficultyToTarget(client.difficulty);
+
+    // N shares, each acknowledged by the center only after JetStream stored it.
+    const N = 12;
+    let accepted = 0;
+    for (let en2 = 0; accepted < N; en2++) {
+      for (let n = 0; ; n++) {
+        const e2 = hex32(en2);
+        if (hashToBigInt(sha256d(buildHeader(j, { extranonce1: client.extranonce1, extranonce2: e2, ntime: j.ntime, nonce: hex32(n) }))) <= target) {
+          expect(await client.submit('alice.rig', j.jobId, e2, j.ntime, hex32(n))).toBe(true);
+          accepted++;
+          break;
+        }
+      }
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    client.close();
+
+    const second = startCenter(server.url, accounts);
+    await second.port;
+    const nc = await connectBus({ servers: server.url });
+    const list = await request(nc, subjects.center('main').list, SubAccountListRequest, { v: SCHEMA_VERSION }, SubAccountList, 'list');
+    const alice = list.subAccounts.find((a) => a.id === 'alice')!;
+    expect(alice.acceptedShares).toBe(N);
+    expect(alice.accumulatedHashes).toBe(N * client.difficulty * 2 ** 32);
+    await nc.close();
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('refuses a bad sub-accounts file with exit code 2 and one line', () => {
+    const dir = tempDir();
+    const cases: [string, string, RegExp][] = [
+      ['not json', '{', /--accounts: cannot read .* as JSON/],
+      ['not an array', '{}', /--accounts: expected a JSON array/],
+      ['no password', '[{"id":"x","standard":1}]', /--accounts: sub-account x: expected password or passwordHash/],
+      ['bad id', '[{"id":"a.b","password":"12345678","standard":1}]', /--accounts: sub-account id: letters, digits/],
+      ['negative standard', '[{"id":"a","password":"12345678","standard":-1}]', /--accounts: sub-account standard/],
+    ];
+    for (const [name, text, message] of cases) {
+      const file = join(dir, `${name.replace(/ /g, '-')}.json`);
+      writeFileSync(file, text);
+      const r = spawnSync(process.execPath, [BIN, 'center', '--nats', 'nats://127.0.0.1:1', '--accounts', file], { encoding: 'utf8' });
+      expect(r.status, name).toBe(2);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).toMatch(message);
+    }
+  });
+});
