@@ -38,7 +38,7 @@ import {
   type SubAccountInfo,
 } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
-import { buildHeader, hex32, type StratumJob } from '../stratum/job.js';
+import { buildHeader, hex32, merkleRootFor, type StratumJob } from '../stratum/job.js';
 import { ahex, StratumCode, StratumError } from '../stratum/protocol.js';
 import type { StratumHandler, StratumSession, SubmitParams } from '../stratum/server.js';
 import { templateToJob, type Template, type TemplateSource } from './chain.js';
@@ -72,6 +72,11 @@ export interface CenterOptions {
 interface GlobalJob {
   id: string;
   template: Template;
+  /** The template as a Stratum job, and what validation needs of it, computed once. */
+  stratum: StratumJob;
+  networkTarget: bigint;
+  /** Merkle roots by extranonce1 + extranonce2: a miner submits many nonces per extranonce2. */
+  roots: Map<string, Uint8Array>;
   createdAt: number;
   replacedAt?: number;
   /** A newer block made it worthless. */
@@ -197,7 +202,17 @@ export class DistributionCenter implements StratumHandler {
       if (t.clean) j.stale = true;
       j.replacedAt ??= now;
     }
-    const job: GlobalJob = { id: (++this.jobCounter).toString(16), template: t, createdAt: now, stale: false, seen: new Set() };
+    const id = (++this.jobCounter).toString(16);
+    const job: GlobalJob = {
+      id,
+      template: t,
+      stratum: templateToJob(id, t),
+      networkTarget: bitsToTarget(t.bits),
+      roots: new Map(),
+      createdAt: now,
+      stale: false,
+      seen: new Set(),
+    };
     this.jobs.set(job.id, job);
     this.current = job;
     // Forget jobs nobody can submit to any more.
@@ -299,13 +314,20 @@ export class DistributionCenter implements StratumHandler {
     const key = `${session.extranonce1}:${extranonce2}:${ntime}:${nonce}:${version}`;
     if (job.seen.has(key)) throw new StratumError(StratumCode.DUPLICATE, 'duplicate share');
     // sha256d recomputed here; it must meet the difficulty the job was issued with, not the live one.
-    const header = buildHeader(templateToJob(job.id, job.template), { extranonce1: session.extranonce1, extranonce2, ntime, nonce, version });
+    const rootKey = session.extranonce1 + extranonce2;
+    let root = job.roots.get(rootKey);
+    if (!root) {
+      if (job.roots.size > 100_000) job.roots.clear();
+      root = merkleRootFor(job.stratum, session.extranonce1, extranonce2);
+      job.roots.set(rootKey, root);
+    }
+    const header = buildHeader(job.stratum, { extranonce1: session.extranonce1, extranonce2, ntime, nonce, version }, root);
     const hash = sha256d(header);
     const value = hashToBigInt(hash);
-    if (value > difficultyToTargetCapped(issued.difficulty)) throw new StratumError(StratumCode.LOW_DIFFICULTY, `low difficulty share (needs ${issued.difficulty})`);
+    if (value > shareTarget(issued.difficulty)) throw new StratumError(StratumCode.LOW_DIFFICULTY, `low difficulty share (needs ${issued.difficulty})`);
     job.seen.add(key);
 
-    const blockCandidate = value <= bitsToTarget(job.template.bits);
+    const blockCandidate = value <= job.networkTarget;
     await this.account(accountId, issued.difficulty, now, job.id, `${this.centerId}:${job.id}:${key}`);
     if (blockCandidate) {
       this.stats.blocks++;
@@ -422,7 +444,7 @@ export class DistributionCenter implements StratumHandler {
           extranonce1: session.extranonce1,
           extranonce2Size: session.extranonce2Size,
           versionMask: session.versionMask,
-          shareTarget: targetToHex(difficultyToTargetCapped(difficulty)),
+          shareTarget: targetToHex(shareTarget(difficulty)),
         };
       }, opts),
       serve(nc, s.result, TaskResult, TaskResultAck, 'TaskResult', async (r) => {
@@ -470,13 +492,21 @@ export class DistributionCenter implements StratumHandler {
   }
 }
 
-/** The share target of a difficulty, capped at the largest 256-bit value for tiny difficulties. */
-function difficultyToTargetCapped(difficulty: number): bigint {
-  try {
-    return difficultyToTarget(difficulty);
-  } catch {
-    return MAX_TARGET;
+const shareTargets = new Map<number, bigint>();
+
+/** The share target of a difficulty (cached: sessions share a few powers of two), capped at 2^256 − 1. */
+function shareTarget(difficulty: number): bigint {
+  let t = shareTargets.get(difficulty);
+  if (t === undefined) {
+    try {
+      t = difficultyToTarget(difficulty);
+    } catch {
+      t = MAX_TARGET;
+    }
+    if (shareTargets.size > 1000) shareTargets.clear();
+    shareTargets.set(difficulty, t);
   }
+  return t;
 }
 
 export { WINDOWS };

@@ -84,9 +84,16 @@ export interface Submission {
 
 const u32 = (hex: string) => Number.parseInt(hex, 16) >>> 0;
 
-/** The 80-byte header a submission describes. */
-export function buildHeader(job: StratumJob, s: Submission): Uint8Array {
-  const root = merkleRootFromBranch(sha256d(coinbase(job, s.extranonce1, s.extranonce2)), job.merkleBranch);
+/** The merkle root of a job's block with the given extranonces. */
+export const merkleRootFor = (job: StratumJob, extranonce1: string, extranonce2: string): Uint8Array =>
+  merkleRootFromBranch(sha256d(coinbase(job, extranonce1, extranonce2)), job.merkleBranch);
+
+/**
+ * The 80-byte header a submission describes. `root` skips the coinbase and
+ * branch hashing when the caller already has the merkle root for these
+ * extranonces (a miner submits many nonces per extranonce2).
+ */
+export function buildHeader(job: StratumJob, s: Submission, root = merkleRootFor(job, s.extranonce1, s.extranonce2)): Uint8Array {
   return encodeHeader({
     version: s.version ?? u32(job.version),
     prevHash: prevhashFromStratum(job.prevhash),
