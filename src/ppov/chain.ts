@@ -56,6 +56,17 @@ const memberKey = (s: ChainState, id: string): string | undefined => s.members.f
 
 /** Blocks already checked in full in this process (their Merkle root costs the most). */
 const checkedBlocks = new WeakSet<Block>();
+/**
+ * Signed objects whose signature verified in this process. Objects are never
+ * mutated after they are made or decoded, so a hit is exactly a check.
+ */
+const signatureChecked = new WeakSet<object>();
+const checkSig = (obj: object, key: string, bytes: () => Uint8Array, sig: string): boolean => {
+  if (signatureChecked.has(obj)) return true;
+  const ok = verifyHex(key, bytes(), sig);
+  if (ok) signatureChecked.add(obj);
+  return ok;
+};
 
 /** Verifies `block` for the next height of `s`; returns its hash. */
 export function verifyBlock(s: ChainState, block: Block, hasher: TxHasher): string {
@@ -72,7 +83,7 @@ export function verifyBlock(s: ChainState, block: Block, hasher: TxHasher): stri
   }
   const hash = blockHash(block);
   // Rule: "Housekeepers are required to sign the blocks they pack" ([0093]).
-  if (!verifyHex(key, Buffer.from(hash, 'hex'), block.sig)) throw ppovError('BAD_SIGNATURE', `block: bad signature by ${block.bookkeeper}`);
+  if (!checkSig(block, key, () => Buffer.from(hash, 'hex'), block.sig)) throw ppovError('BAD_SIGNATURE', `block: bad signature by ${block.bookkeeper}`);
   // Rule: the reveal extends the bookkeeper's committed hash chain (draw.ts).
   if (!checkReveal(block.reveal, block.height, s.reveals[block.bookkeeper]!)) throw ppovError('BAD_BLOCK', `block: reveal of ${block.bookkeeper} does not extend its hash chain`);
   if (!checkedBlocks.has(block)) {
@@ -96,7 +107,7 @@ export function verifyVote(s: ChainState, vote: Vote): void {
     throw ppovError('BAD_VOTE', `vote: entries must name the ${s.bookkeepers.length} bookkeepers in order`);
   }
   // Rule: the voting message carries "a signature identifying the consortium computer node" (claim 11 S3 (3)).
-  if (!verifyHex(key, voteBytes(vote), vote.sig)) throw ppovError('BAD_SIGNATURE', `vote: bad signature by ${vote.voter}`);
+  if (!checkSig(vote, key, () => voteBytes(vote), vote.sig)) throw ppovError('BAD_SIGNATURE', `vote: bad signature by ${vote.voter}`);
 }
 
 export function verifyTimeout(s: ChainState, t: Timeout): void {
@@ -104,7 +115,7 @@ export function verifyTimeout(s: ChainState, t: Timeout): void {
   const key = memberKey(s, t.voter);
   if (!key) throw ppovError('NOT_A_MEMBER', `timeout: ${t.voter} is not a consortium member`);
   if (!Number.isSafeInteger(t.view) || t.view < 0) throw ppovError('BAD_TIMEOUT', `timeout: view must be an integer ≥ 0`);
-  if (!verifyHex(key, timeoutBytes(t), t.sig)) throw ppovError('BAD_SIGNATURE', `timeout: bad signature by ${t.voter}`);
+  if (!checkSig(t, key, () => timeoutBytes(t), t.sig)) throw ppovError('BAD_SIGNATURE', `timeout: bad signature by ${t.voter}`);
 }
 
 /** True when `tc` holds a quorum of distinct members' valid timeouts for (height, view). */

@@ -28,8 +28,14 @@ const str = (s: string): Uint8Array => {
 };
 const h32 = (hex: string): Uint8Array => (hex === '' ? new Uint8Array(0) : hexToBytes(hex, 32));
 
-/** Block hash: what the bookkeeper signs and voters vote on. */
-export const blockHash = (b: Omit<Block, 'sig' | 'txs'>): string =>
+const blockHashes = new WeakMap<object, string>();
+/** Block hash: what the bookkeeper signs and voters vote on (cached per block object; blocks are never mutated). */
+export function blockHash(b: Omit<Block, 'sig' | 'txs'>): string {
+  let h = blockHashes.get(b);
+  if (h === undefined) blockHashes.set(b, (h = computeBlockHash(b)));
+  return h;
+}
+const computeBlockHash = (b: Omit<Block, 'sig' | 'txs'>): string =>
   bytesToHex(
     sha256(str('hashgrid/ppov/block'), u64(b.height), h32(b.prevId), str(b.bookkeeper), h32(b.merkleRoot), u64(b.timestamp), h32(b.reveal), u32(b.txCount)),
   );

@@ -77,7 +77,10 @@ export class PpovMachine {
   private roundStart = 0;
   private view = 0;
   private viewStart = 0;
+  /** The first valid block seen from each bookkeeper: the one this node votes on. */
   private blocks = new Map<string, { block: Block; hash: string }>();
+  /** Every valid block of the round by hash (an equivocating bookkeeper's other block may be the approved one). */
+  private byHash = new Map<string, Block>();
   private votes = new Map<string, Vote>();
   private timeouts = new Map<number, Map<string, Timeout>>();
   private myBlock: Block | undefined;
@@ -135,6 +138,7 @@ export class PpovMachine {
     this.view = 0;
     this.viewStart = now;
     this.blocks.clear();
+    this.byHash.clear();
     this.votes.clear();
     this.timeouts.clear();
     this.ledView = -1;
@@ -150,6 +154,7 @@ export class PpovMachine {
       this.myTxs = [];
       this.myBlock = before;
       this.blocks.set(this.me.id, { block: before, hash: blockHash(before) });
+      this.byHash.set(blockHash(before), before);
       fx.push({ kind: 'broadcast', msg: { type: 'block', block: before } });
     } else if (this.state.bookkeepers.includes(this.me.id) && h < this.state.genesis.revealChainLength) {
       // S1: build, sign and publish this node's block.
@@ -166,6 +171,7 @@ export class PpovMachine {
       const hash = blockHash(body);
       this.myBlock = { ...body, txs: encodeTxs(this.myTxs), sig: signHex(this.me, Buffer.from(hash, 'hex')) };
       this.blocks.set(this.me.id, { block: this.myBlock, hash });
+      this.byHash.set(hash, this.myBlock);
       this.ownBlocks.set(h, this.myBlock);
       fx.push({ kind: 'proposed', block: this.myBlock });
       fx.push({ kind: 'broadcast', msg: { type: 'block', block: this.myBlock } });
@@ -251,9 +257,9 @@ export class PpovMachine {
     const blocks: Block[] = [];
     for (const r of results) {
       if (!r.block) continue;
-      const held = this.blocks.get(r.bookkeeper);
-      if (!held || held.hash !== r.block) return; // wait for the approved block (re-sent by its bookkeeper)
-      blocks.push(held.block);
+      const held = this.byHash.get(r.block);
+      if (!held) return; // wait for the approved block (re-sent by its bookkeeper)
+      blocks.push(held);
     }
     const tc = this.view > 0 ? [...(this.timeouts.get(this.view - 1)?.values() ?? [])] : [];
     const core = groupCore(this.state, this.working, results, blocks);
@@ -294,14 +300,14 @@ export class PpovMachine {
     const blocks: Block[] = [];
     for (const r of results) {
       if (!r.block) continue;
-      const held = this.blocks.get(r.bookkeeper);
-      if (!held || held.hash !== r.block) {
+      const held = this.byHash.get(r.block);
+      if (!held) {
         // Missing an approved block: keep the header and fetch the group from its leader.
         this.pendingHeader = header;
         fx.push(this.syncRequest(header.leader));
         return;
       }
-      blocks.push(held.block);
+      blocks.push(held);
     }
     const group: BlockGroup = { header, blocks };
     this.store(group, applyGroup(this.state, group, this.hasher), now, fx);
@@ -348,18 +354,19 @@ export class PpovMachine {
       case 'block': {
         const hash = verifyBlock(this.state, msg.block, this.hasher);
         const held = this.blocks.get(msg.block.bookkeeper);
+        if (this.byHash.has(hash)) return;
+        this.byHash.set(hash, msg.block);
         if (held) {
           if (held.hash !== hash) fx.push({ kind: 'evidence', evidence: { kind: 'block-equivocation', offender: msg.block.bookkeeper, height: msg.block.height, proof: [held.block, msg.block] } });
-          return; // the first block seen from a bookkeeper is the one this node votes on
+          // The first block seen from a bookkeeper is the one this node votes on; the other may still be approved.
+          this.maybeLead(now, fx);
+          this.retryPending(now, fx);
+          return;
         }
         this.blocks.set(msg.block.bookkeeper, { block: msg.block, hash });
         this.maybeVote(now, fx);
         this.maybeLead(now, fx);
-        if (this.pendingHeader) {
-          const h = this.pendingHeader;
-          this.pendingHeader = undefined;
-          this.tryHeader(h, now, fx);
-        }
+        this.retryPending(now, fx);
         return;
       }
       case 'vote': {
@@ -402,6 +409,13 @@ export class PpovMachine {
         return;
       }
     }
+  }
+
+  private retryPending(now: number, fx: Effect[]): void {
+    if (!this.pendingHeader) return;
+    const h = this.pendingHeader;
+    this.pendingHeader = undefined;
+    this.tryHeader(h, now, fx);
   }
 
   /** A peer is behind: send it the groups from its height (at most once per re-send period per peer). */
