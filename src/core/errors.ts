@@ -52,6 +52,22 @@ export const ErrorCode = {
   SUBACCOUNT: 'SUBACCOUNT',
   /** A command-line flag or option value is wrong. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** PPoV: a block is malformed, badly signed, for another height or chain, or its Merkle root is wrong. */
+  PPOV_BAD_BLOCK: 'PPOV_BAD_BLOCK',
+  /** PPoV: a voting message is malformed, from a non-member, or does not cover every bookkeeper. */
+  PPOV_BAD_VOTE: 'PPOV_BAD_VOTE',
+  /** PPoV: a timeout message is malformed or not a member's. */
+  PPOV_BAD_TIMEOUT: 'PPOV_BAD_TIMEOUT',
+  /** PPoV: a block-group header fails a quorum, drawing, result or leader rule. */
+  PPOV_BAD_HEADER: 'PPOV_BAD_HEADER',
+  /** PPoV: an Ed25519 signature does not verify. */
+  PPOV_BAD_SIGNATURE: 'PPOV_BAD_SIGNATURE',
+  /** PPoV: a message is for a height this node is not at (stale, or ahead: catch up first). */
+  PPOV_WRONG_HEIGHT: 'PPOV_WRONG_HEIGHT',
+  /** PPoV: the sender is not a consortium member (or not a bookkeeper of this term). */
+  PPOV_NOT_A_MEMBER: 'PPOV_NOT_A_MEMBER',
+  /** PPoV: a governance transaction breaks a rule (not a member, blacklisted, wrong deposit, ...). */
+  PPOV_BAD_GOVERNANCE: 'PPOV_BAD_GOVERNANCE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
