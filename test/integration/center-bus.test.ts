@@ -51,7 +51,11 @@ describe('the center on the bus', () => {
       initialDifficulty: 2 ** -20,
       subAccounts: [{ id: 'alice', password: 'alice-secret', standard: 1, windowSeconds: 60 }],
     });
-    nc.subscribe(s.standardChanged, { callback: (_, m) => events.push(decode(StandardChanged, m.data, 'StandardChanged')) });
+    nc.subscribe(s.standardChanged, {
+      callback: (_, m) => {
+        events.push(decode(StandardChanged, m.data, 'StandardChanged'));
+      },
+    });
   });
 
   afterAll(async () => {

@@ -69,7 +69,7 @@ describe('chunks and workers', () => {
     const base = parseHeaderHex(headers[5]!.header);
     const rolled = (roll: number) => {
       const h = Uint8Array.from(base);
-      h[0] ^= roll; // a different version per roll stands in for a new extranonce2
+      h[0] = h[0]! ^ roll; // a different version per roll stands in for a new extranonce2
       return h;
     };
     const hits: Hit[] = [];

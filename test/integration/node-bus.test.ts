@@ -59,7 +59,9 @@ describe('a node on the bus', () => {
     pool = new NodePool(service, { heartbeatMs: 200 });
     // Every share, as a subscriber of the stream's subjects sees it.
     service.subscribe(subjects.allShares, {
-      callback: (_, m) => shares.push({ share: decode(Share, m.data, 'Share'), receivedAt: performance.now() }),
+      callback: (_, m) => {
+        shares.push({ share: decode(Share, m.data, 'Share'), receivedAt: performance.now() });
+      },
     });
     nodeConn = await connectBus({ servers: server.url });
     agent = await NodeAgent.start({
@@ -164,8 +166,16 @@ describe('permissions', () => {
     });
     const service = await connectBus({ servers: server.url, ...admin });
     const received: string[] = [];
-    service.subscribe('hashgrid.shares.>', { callback: (_, m) => received.push(m.subject) });
-    service.subscribe(subjects.nodeWork('node-b'), { callback: (_, m) => m.respond(new TextEncoder().encode('{}')) });
+    service.subscribe('hashgrid.shares.>', {
+      callback: (_, m) => {
+        received.push(m.subject);
+      },
+    });
+    service.subscribe(subjects.nodeWork('node-b'), {
+      callback: (_, m) => {
+        m.respond(new TextEncoder().encode('{}'));
+      },
+    });
     await service.flush();
 
     const nodeA = await connectBus({ servers: server.url, ...a, inboxPrefix: nodeInboxPrefix('node-a') });
