@@ -179,3 +179,63 @@ export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: s
 /** One accepted share as the center persists it (JetStream, stream CENTER_SHARES). */
 export const AcceptedShare = z.object({ v, centerId: z.string(), subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() });
 export type AcceptedShare = z.infer<typeof AcceptedShare>;
+
+// ---- Scheduler (src/scheduler)
+
+export const SchedulerSubAccount = z.object({
+  center: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  id: subAccountId,
+  password: z.string().min(8).max(256),
+  /** Lower runs first in sequential mode (default: plan order). */
+  priority: z.number().int().optional(),
+});
+
+/** A scheduler plan (the --plan file, JSON or YAML-free JSON). */
+export const SchedulerPlan = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
+  mode: z.enum(['parallel', 'sequential']).default('parallel'),
+  subAccounts: z.array(SchedulerSubAccount).min(1).max(1000),
+  /** Nodes kept in reserve for fail-over (claim 4). */
+  standby: z.array(nodeId).max(1000).default([]),
+  /** How often to decide (default 2000 ms). */
+  decisionMs: z.number().int().min(100).max(60_000).default(2000),
+  /** Period over which a time-sliced node cycles through its sub-accounts (default 10,000 ms). */
+  sliceMs: z.number().int().min(500).max(600_000).default(10_000),
+});
+export type SchedulerPlan = z.infer<typeof SchedulerPlan>;
+
+export const SchedulerAccountChange = z.discriminatedUnion('action', [
+  z.object({ v, action: z.literal('add'), account: SchedulerSubAccount }),
+  z.object({ v, action: z.literal('remove'), center: z.string(), id: subAccountId }),
+  z.object({ v, action: z.literal('priority'), center: z.string(), id: subAccountId, priority: z.number().int() }),
+]);
+
+export const SchedulerStatusRequest = z.object({ v });
+
+export const SchedulerAccountStatus = z.object({
+  key: z.string(),
+  state: z.enum(['pending', 'authenticating', 'mining', 'up-to-standard', 'failed']),
+  standard: z.number(),
+  delivered: z.number(),
+  relativeError: z.number(),
+  progress: z.number(),
+  target: z.number(),
+  nodes: z.array(z.string()),
+  etaSeconds: z.number().nullable(),
+  priority: z.number(),
+  reason: z.string().optional(),
+});
+export const SchedulerStatus = z.object({
+  v,
+  plan: z.string(),
+  mode: z.enum(['parallel', 'sequential']),
+  leader: z.string(),
+  capacity: z.number(),
+  tiers: z.record(z.string(), z.enum(['heavy', 'medium', 'light'])),
+  accounts: z.array(SchedulerAccountStatus),
+  nodes: z.array(z.object({ id: z.string(), state: z.enum(['active', 'standby', 'failed', 'idle']), rate: z.number(), slices: z.array(z.object({ account: z.string(), fraction: z.number() })) })),
+  forwarded: z.object({ accepted: z.number().int(), rejected: z.number().int() }),
+});
+export type SchedulerStatus = z.infer<typeof SchedulerStatus>;
+
+export const SchedulerEvent = z.object({ v, plan: z.string(), at: z.number().int(), kind: z.string(), reason: z.string(), data: z.record(z.string(), z.unknown()).optional() });

@@ -38,6 +38,21 @@ export const subjects = {
     /** JetStream: AcceptedShare records. */
     accepted: `${SUBJECT_PREFIX}.center.${cid}.accepted`,
   }),
+  /** Scheduler running plan `<plan>`: see docs/protocol.md. */
+  scheduler: (plan: string) => ({
+    /** Request/reply: SchedulerStatusRequest → SchedulerStatus. */
+    status: `${SUBJECT_PREFIX}.scheduler.${plan}.status`,
+    /** Request/reply: SchedulerAccountChange → SchedulerStatus (add, remove, re-prioritise). */
+    accounts: `${SUBJECT_PREFIX}.scheduler.${plan}.accounts`,
+    /** Publish: SchedulerEvent, one per decision, with its reason. */
+    events: `${SUBJECT_PREFIX}.scheduler.${plan}.events`,
+  }),
+} as const;
+
+/** JetStream key-value buckets. */
+export const buckets = {
+  /** Scheduler state per plan (key `state.<plan>`) and leadership (key `leader.<plan>`), with compare-and-set. */
+  scheduler: 'hashgrid-scheduler',
 } as const;
 
 /** JetStream streams. */

@@ -1,0 +1,221 @@
+/**
+ * The scheduling policy, as pure code: nodes, sub-accounts and their
+ * delivered rates in; a plan (which node works for which sub-account, and
+ * for what fraction of its time) and the reasons out. Time, randomness and
+ * messages never enter here, so the same policy runs in the seeded
+ * simulation and on the bus.
+ *
+ * Two modes:
+ *  - `sequential` — EP 4 178 150 claim 1 as written: every server works for
+ *    the first sub-account (in priority order) that is not up to standard;
+ *    when the distribution module reports it up to standard, the servers
+ *    move to the next; repeat until every sub-account is up to standard.
+ *  - `parallel` (default) — the whole pool at once: up-to-standard
+ *    sub-accounts get what keeps them there; the rest of the capacity goes
+ *    to the others in proportion to the work each still misses, so they all
+ *    reach their standard together and the last one arrives at the ideal
+ *    time Σ need ÷ capacity. Whole nodes go first to the sub-accounts they
+ *    fit; the remainder is shared by time-slicing nodes.
+ *
+ * Claim 4: a failed or under-delivering server is replaced by a standby one.
+ * Load tiers (US 11 930 072): when several centers compete, each is ranked
+ * heavy / medium / light by its demand, and capacity is reserved per tier.
+ */
+
+export type Mode = 'sequential' | 'parallel';
+
+export interface PolicyNode {
+  id: string;
+  /** Calibrated hashes per second. */
+  rate: number;
+  alive: boolean;
+  /** Marked failed (heartbeat loss or sustained under-delivery). */
+  failed: boolean;
+  /** Kept in reserve until an active node fails (claim 4). */
+  standby: boolean;
+}
+
+export interface PolicyAccount {
+  /** `<center>/<sub-account>` */
+  key: string;
+  center: string;
+  /** H/s to sustain over windowSeconds. */
+  standard: number;
+  windowSeconds: number;
+  /** Delivered H/s over the window, as the center reports it. */
+  delivered: number;
+  /** The center's up-to-standard decision (it applies hysteresis and the error bound). */
+  upToStandard: boolean;
+  /** Lower runs first in sequential mode (default: plan order). */
+  priority: number;
+}
+
+export interface Slice {
+  account: string;
+  /** Share of the node's time, (0, 1]. */
+  fraction: number;
+}
+
+export type Plan = Map<string, Slice[]>;
+
+export type Tier = 'heavy' | 'medium' | 'light';
+
+export interface PolicyOptions {
+  mode: Mode;
+  /** Extra over the standard to aim for (default 0.1), so noise stays above the line. */
+  margin?: number;
+  /** Capacity reserved per tier when several centers compete (default heavy 0.5, medium 0.35, light 0.15). */
+  tierShares?: Record<Tier, number>;
+}
+
+export interface Decision {
+  plan: Plan;
+  /** Target H/s per account. */
+  targets: Map<string, number>;
+  tiers: Map<string, Tier>;
+  /** Nodes doing work, standby nodes included when they replaced failed ones. */
+  active: string[];
+  reasons: string[];
+}
+
+/** Active nodes: every healthy regular node, plus as many healthy standby nodes as regular ones failed. */
+export function activeNodes(nodes: readonly PolicyNode[]): PolicyNode[] {
+  const healthy = (n: PolicyNode) => n.alive && !n.failed;
+  const regular = nodes.filter((n) => !n.standby);
+  const down = regular.filter((n) => !healthy(n)).length;
+  const standby = nodes.filter((n) => n.standby && healthy(n)).slice(0, down);
+  return [...regular.filter(healthy), ...standby];
+}
+
+/** Tiers from demand (Σ standards per center) against the mean demand of all centers. */
+export function tiers(accounts: readonly PolicyAccount[]): Map<string, Tier> {
+  const demand = new Map<string, number>();
+  for (const a of accounts) demand.set(a.center, (demand.get(a.center) ?? 0) + a.standard);
+  const mean = [...demand.values()].reduce((s, d) => s + d, 0) / Math.max(1, demand.size);
+  const out = new Map<string, Tier>();
+  for (const [center, d] of demand) out.set(center, d > 1.5 * mean ? 'heavy' : d < 0.5 * mean ? 'light' : 'medium');
+  return out;
+}
+
+export function decide(nodes: readonly PolicyNode[], accounts: readonly PolicyAccount[], options: PolicyOptions): Decision {
+  const active = activeNodes(nodes).sort((a, b) => b.rate - a.rate || a.id.localeCompare(b.id));
+  const capacity = active.reduce((s, n) => s + n.rate, 0);
+  const reasons: string[] = [];
+  const tierOf = tiers(accounts);
+  const ordered = [...accounts].sort((a, b) => a.priority - b.priority || a.key.localeCompare(b.key));
+
+  if (options.mode === 'sequential') {
+    // Claim 1: schedule the servers to the first sub-account not up to standard.
+    const target = ordered.find((a) => !a.upToStandard);
+    const plan: Plan = new Map();
+    if (target) {
+      for (const n of active) plan.set(n.id, [{ account: target.key, fraction: 1 }]);
+      reasons.push(`sequential: ${target.key} is not up to standard; all ${active.length} servers on it`);
+    } else reasons.push('sequential: every sub-account is up to standard');
+    return { plan, targets: new Map(target ? [[target.key, capacity]] : []), tiers: tierOf, active: active.map((n) => n.id), reasons };
+  }
+
+  const targets = parallelTargets(ordered, capacity, tierOf, options, reasons);
+  return { plan: packNodes(active, targets), targets, tiers: tierOf, active: active.map((n) => n.id), reasons };
+}
+
+/** Target rate per account in parallel mode (see the module comment). */
+function parallelTargets(accounts: PolicyAccount[], capacity: number, tierOf: Map<string, Tier>, options: PolicyOptions, reasons: string[]): Map<string, number> {
+  const margin = options.margin ?? 0.1;
+  // Several centers: split capacity by tier first; one center gets it all.
+  const centers = [...new Set(accounts.map((a) => a.center))];
+  const shares = options.tierShares ?? { heavy: 0.5, medium: 0.35, light: 0.15 };
+  const weight = (c: string) => shares[tierOf.get(c)!];
+  const totalWeight = centers.reduce((s, c) => s + weight(c), 0);
+  const targets = new Map<string, number>();
+  for (const center of centers) {
+    const budget = centers.length === 1 ? capacity : (capacity * weight(center)) / totalWeight;
+    if (centers.length > 1) reasons.push(`tier ${tierOf.get(center)}: ${center} gets ${((100 * weight(center)) / totalWeight).toFixed(0)}% of capacity`);
+    const mine = accounts.filter((a) => a.center === center);
+    // Up to standard: keep it there (its standard plus the margin).
+    const keep = mine.filter((a) => a.upToStandard);
+    const keepRate = keep.reduce((s, a) => s + a.standard * (1 + margin), 0);
+    const scale = keepRate > budget ? budget / keepRate : 1;
+    for (const a of keep) targets.set(a.key, a.standard * (1 + margin) * scale);
+    // Not yet: the rest in proportion to the work each still misses over its window.
+    const behind = mine.filter((a) => !a.upToStandard);
+    const missing = behind.map((a) => Math.max(0, (a.standard * (1 + margin) - a.delivered) * a.windowSeconds));
+    const totalMissing = missing.reduce((s, m) => s + m, 0);
+    let rest = Math.max(0, budget - keepRate * scale);
+    if (totalMissing > 0) {
+      behind.forEach((a, i) => targets.set(a.key, (rest * missing[i]!) / totalMissing));
+      rest = 0;
+    } else behind.forEach((a) => targets.set(a.key, 0));
+    // Spare capacity (everyone up to standard): shared in proportion to standards.
+    if (rest > 0) {
+      const sum = mine.reduce((s, a) => s + a.standard, 0) || 1;
+      for (const a of mine) targets.set(a.key, (targets.get(a.key) ?? 0) + (rest * (a.standard || 1 / mine.length)) / sum);
+    }
+  }
+  return targets;
+}
+
+/**
+ * Whole nodes first, each to the account with the most unfilled target that
+ * it fits in; then the remaining nodes' time is sliced over what is left.
+ */
+export function packNodes(nodes: readonly PolicyNode[], targets: ReadonlyMap<string, number>): Plan {
+  const remaining = new Map(targets);
+  const plan: Plan = new Map();
+  const leftovers: PolicyNode[] = [];
+  for (const n of nodes) {
+    let best: string | undefined;
+    for (const [k, r] of remaining) if (r >= n.rate && (best === undefined || r > remaining.get(best)!)) best = k;
+    if (best === undefined) {
+      leftovers.push(n);
+      continue;
+    }
+    plan.set(n.id, [{ account: best, fraction: 1 }]);
+    remaining.set(best, remaining.get(best)! - n.rate);
+  }
+  for (const n of leftovers) {
+    const slices: Slice[] = [];
+    let free = 1;
+    for (const [k, r] of [...remaining].sort((a, b) => b[1] - a[1])) {
+      if (free <= 1e-9 || r <= 0) continue;
+      const fraction = Math.min(free, r / n.rate);
+      slices.push({ account: k, fraction });
+      remaining.set(k, r - fraction * n.rate);
+      free -= fraction;
+    }
+    // Time nobody needs goes to the largest target, so no node idles.
+    if (free > 1e-9 && targets.size > 0) {
+      const top = [...targets].sort((a, b) => b[1] - a[1])[0]![0];
+      const s = slices.find((x) => x.account === top);
+      if (s) s.fraction += free;
+      else slices.push({ account: top, fraction: free });
+    }
+    if (slices.length > 0) plan.set(n.id, slices);
+  }
+  return plan;
+}
+
+/** Allocated H/s per account under a plan. */
+export function allocated(plan: Plan, nodes: readonly PolicyNode[]): Map<string, number> {
+  const rate = new Map(nodes.map((n) => [n.id, n.rate]));
+  const out = new Map<string, number>();
+  for (const [id, slices] of plan) for (const s of slices) out.set(s.account, (out.get(s.account) ?? 0) + s.fraction * (rate.get(id) ?? 0));
+  return out;
+}
+
+/**
+ * Hysteresis between plans: keep the current plan unless the active set
+ * changed, an account changed its up-to-standard state, or some account's
+ * allocation would move by more than `threshold` of capacity.
+ */
+export function materiallyDifferent(current: Plan | undefined, next: Plan, nodes: readonly PolicyNode[], threshold = 0.1): boolean {
+  if (!current) return true;
+  const a = [...current.keys()].sort().join();
+  const b = [...next.keys()].sort().join();
+  if (a !== b) return true;
+  const capacity = nodes.reduce((s, n) => s + n.rate, 0) || 1;
+  const x = allocated(current, nodes);
+  const y = allocated(next, nodes);
+  for (const k of new Set([...x.keys(), ...y.keys()])) if (Math.abs((x.get(k) ?? 0) - (y.get(k) ?? 0)) > threshold * capacity) return true;
+  return false;
+}

@@ -1,0 +1,497 @@
+/**
+ * The computing scheduling module (EP 4 178 150 claims 1–6) on the bus.
+ *
+ * For each sub-account of its plan it authenticates to the distribution
+ * center (claim 3: credentials → result → only then tasks), fetches tasks,
+ * and turns them into work for hashing nodes: one extranonce2 per node
+ * assignment, so nodes search disjoint headers. Shares come back from the
+ * nodes through JetStream and are forwarded to the center as task results;
+ * the center's delivered-hashrate windows and up-to-standard answers drive
+ * the policy (policy.ts), which runs every `decisionMs`.
+ *
+ * State that must survive a restart — each sub-account's state machine,
+ * center session tokens, extranonce2 counters, assignments — lives in
+ * JetStream KV, written with compare-and-set. Leadership is a KV lease, so
+ * two schedulers on one plan never both act. Shares are forwarded through a
+ * durable consumer and acknowledged only after the center answered, so a
+ * crash redelivers rather than loses them, and the center's duplicate check
+ * keeps the accounting from counting one twice.
+ */
+import { randomBytes } from 'node:crypto';
+import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { bytesToHex } from '../core/bytes.js';
+import { ErrorCode, HashgridError, isHashgridError } from '../core/errors.js';
+import { decode, encode } from '../bus/codec.js';
+import { listen, request, serve, type BusErrorSink } from '../bus/rpc.js';
+import {
+  Authenticate,
+  Authenticated,
+  Control,
+  ControlDone,
+  Exhausted,
+  SCHEMA_VERSION,
+  SchedulerAccountChange,
+  SchedulerEvent,
+  SchedulerPlan,
+  SchedulerStatus,
+  SchedulerStatusRequest,
+  Share,
+  StandardQuery,
+  SubAccountReply,
+  Task,
+  TaskRequest,
+  TaskResult,
+  TaskResultAck,
+  WorkAccepted,
+  WorkAssignment,
+  type SubAccountInfo,
+} from '../bus/schemas.js';
+import { buckets, streams, subjects } from '../bus/subjects.js';
+import { ensureSharesStream } from '../center/demo-feeder.js';
+import type { NodePool } from '../node/pool.js';
+import { buildHeader, hex32 } from '../stratum/job.js';
+import { decide, materiallyDifferent, type Plan, type PolicyAccount, type PolicyNode, type Slice } from './policy.js';
+
+type AccountState = 'pending' | 'authenticating' | 'mining' | 'up-to-standard' | 'failed';
+
+/** What survives a restart (KV key `state.<plan>`). */
+interface DurableState {
+  accounts: Record<string, { state: AccountState; token?: string; nextExtranonce2: number; priority: number; reason?: string }>;
+  assignments: Record<string, Slice[]>;
+}
+
+interface Live {
+  config: SchedulerPlan['subAccounts'][number];
+  info?: SubAccountInfo;
+  task?: Task;
+  taskAt: number;
+}
+
+/** Scheduler options; every default is documented here (plan fields have theirs in the schema). */
+export interface SchedulerOptions {
+  nc: NatsConnection;
+  pool: NodePool;
+  plan: unknown;
+  /** Identifies this instance in the leadership lease (default random). */
+  instanceId?: string;
+  /** A node delivering under this share of its peers' (calibration-relative) rate for 3 decisions is failed (default 0.5). */
+  underDelivery?: number;
+  onError?: BusErrorSink;
+  log?: (line: string) => void;
+}
+
+export class Scheduler {
+  readonly plan: SchedulerPlan;
+  readonly instanceId: string;
+  leader = false;
+  forwarded = { accepted: 0, rejected: 0 };
+  private readonly live = new Map<string, Live>();
+  private state: DurableState = { accounts: {}, assignments: {} };
+  private revision = 0;
+  private kv!: KV;
+  private current: Plan | undefined;
+  private failed = new Set<string>();
+  private underCount = new Map<string, number>();
+  /** Per node: which slice it is on and since when. */
+  private rotation = new Map<string, { index: number; since: number; account?: string }>();
+  private lastDecision: ReturnType<typeof decide> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private messages: ConsumerMessages | undefined;
+  private subs: Subscription[] = [];
+  private stopped = false;
+  private stepping = false;
+  private saving: Promise<void> = Promise.resolve();
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly options: SchedulerOptions) {
+    const parsed = SchedulerPlan.safeParse(options.plan);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `plan ${i.path.join('.')}: ${i.message}`, { path: i.path.join('.') });
+    }
+    this.plan = parsed.data;
+    const keys = this.plan.subAccounts.map(keyOf);
+    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (dup) throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `plan subAccounts: ${dup} appears twice`);
+    this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
+    this.log = options.log ?? (() => {});
+    this.plan.subAccounts.forEach((a, i) => this.live.set(keyOf(a), { config: { ...a, priority: a.priority ?? i }, taskAt: 0 }));
+  }
+
+  static async start(options: SchedulerOptions): Promise<Scheduler> {
+    const s = new Scheduler(options);
+    s.kv = await new Kvm(options.nc).create(buckets.scheduler, { history: 1 });
+    await s.load();
+    await ensureSharesStream(options.nc);
+    await s.consumeShares();
+    s.serve();
+    s.timer = setInterval(() => void s.step().catch((e) => s.log(`step failed: ${(e as Error).message}`)), s.plan.decisionMs);
+    s.timer.unref();
+    await s.step();
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const sub of this.subs) sub.unsubscribe();
+    await this.messages?.close();
+    if (this.leader) await this.kv.delete(`leader.${this.plan.name}`).catch(() => {});
+  }
+
+  // ---- one decision
+
+  /** Leadership, center state, failures, policy, work. One at a time: a slow step skips the next tick. */
+  async step(): Promise<void> {
+    if (this.stepping) return;
+    this.stepping = true;
+    try {
+      await this.stepOnce();
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private async stepOnce(): Promise<void> {
+    if (this.stopped || !(await this.lead())) return;
+    await Promise.all([...this.live.keys()].map((k) => this.refresh(k)));
+    const nodes = this.nodes();
+    const accounts = this.accounts();
+    const d = decide(nodes, accounts, { mode: this.plan.mode });
+    this.lastDecision = d;
+    if (materiallyDifferent(this.current, d.plan, nodes)) {
+      this.current = d.plan;
+      this.state.assignments = Object.fromEntries(d.plan);
+      await this.save();
+      this.event('plan', d.reasons.join('; ') || 'no work', { assignments: Object.fromEntries(d.plan) });
+    }
+    await this.rotate(Date.now());
+  }
+
+  private accounts(): PolicyAccount[] {
+    const out: PolicyAccount[] = [];
+    for (const [key, l] of this.live) {
+      const s = this.state.accounts[key]!;
+      if (!l.info || s.state === 'failed' || s.state === 'authenticating' || s.state === 'pending') continue;
+      const w = l.info.delivered.standardWindow ?? { hashrate: 0 };
+      out.push({ key, center: l.config.center, standard: l.info.standard, windowSeconds: l.info.windowSeconds, delivered: w.hashrate, upToStandard: l.info.upToStandard, priority: s.priority });
+    }
+    return out;
+  }
+
+  /**
+   * Pool nodes with failure detection: heartbeat loss, or delivering under
+   * `underDelivery` of what its peers deliver relative to their calibration,
+   * for 3 decisions in a row. Comparing with peers (the median ratio) rather
+   * than with the calibration alone keeps a machine whose cores are all
+   * shared from failing every node at once.
+   */
+  private nodes(): PolicyNode[] {
+    const pool = this.options.pool.nodes();
+    const calibrated = (n: (typeof pool)[number]) => n.backends.reduce((s, b) => s + b.hashrate, 0);
+    const measured = (n: (typeof pool)[number]) => Object.values(n.hashrate).reduce((s, r) => s + r, 0);
+    const mining = pool.filter((n) => n.alive && n.state === 'mining' && calibrated(n) > 0);
+    const ratios = mining.map((n) => measured(n) / calibrated(n)).sort((a, b) => a - b);
+    const median = ratios.length > 1 ? ratios[Math.floor(ratios.length / 2)]! : 1;
+    const out: PolicyNode[] = [];
+    for (const n of pool) {
+      const rate = calibrated(n);
+      const under = mining.includes(n) && measured(n) < (this.options.underDelivery ?? 0.5) * median * rate;
+      this.underCount.set(n.nodeId, under ? (this.underCount.get(n.nodeId) ?? 0) + 1 : 0);
+      const failed = !n.alive || (this.underCount.get(n.nodeId) ?? 0) >= 3;
+      if (failed && !this.failed.has(n.nodeId)) {
+        this.failed.add(n.nodeId);
+        const why = !n.alive ? 'missed heartbeats' : `delivering ${(measured(n) / 1e6).toFixed(2)} of its calibrated ${(rate / 1e6).toFixed(2)} MH/s`;
+        this.event('node-failed', `${n.nodeId}: ${why}`);
+      } else if (!failed && this.failed.has(n.nodeId)) {
+        this.failed.delete(n.nodeId);
+        this.event('node-recovered', `${n.nodeId} is back`);
+      }
+      out.push({ id: n.nodeId, rate: rate || 1e6, alive: n.alive, failed, standby: this.plan.standby.includes(n.nodeId) });
+    }
+    return out;
+  }
+
+  /** Moves each node to its current slice's account, cycling slices over sliceMs. */
+  private async rotate(now: number): Promise<void> {
+    const plan: Plan = this.current ?? new Map();
+    for (const [nodeId, r] of this.rotation) {
+      if (!plan.has(nodeId) && r.account) {
+        this.rotation.delete(nodeId);
+        await request(this.options.nc, subjects.nodeControl(nodeId), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'Control').catch(() => {});
+      }
+    }
+    for (const [nodeId, slices] of plan) {
+      let r = this.rotation.get(nodeId);
+      const due = !r || now - r.since >= (slices[r.index % slices.length]?.fraction ?? 1) * this.plan.sliceMs || !slices.some((sl: Slice) => sl.account === r!.account);
+      if (!r) r = { index: 0, since: now };
+      else if (due && slices.length > 1) r.index = (r.index + 1) % slices.length;
+      const want = slices[r.index % slices.length]!.account;
+      if (want !== r.account) {
+        r.since = now;
+        if (await this.assign(nodeId, want)) r.account = want;
+      } else if (due) r.since = now;
+      this.rotation.set(nodeId, r);
+    }
+  }
+
+  /** Gives `nodeId` a fresh header of `key`'s current task (a new extranonce2). */
+  private async assign(nodeId: string, key: string): Promise<boolean> {
+    const l = this.live.get(key)!;
+    const s = this.state.accounts[key]!;
+    if (!l.task || !s.token) return false;
+    const en2 = s.nextExtranonce2++;
+    await this.save();
+    const extranonce2 = en2.toString(16).padStart(l.task.extranonce2Size * 2, '0').slice(-l.task.extranonce2Size * 2);
+    const header = buildHeader(l.task, { extranonce1: l.task.extranonce1, extranonce2, ntime: l.task.ntime, nonce: '00000000' });
+    // Everything needed to forward a share rides in the job id, so a restarted scheduler can forward it too.
+    const jobId = [l.config.center, l.config.id, l.task.jobId, extranonce2, l.task.ntime].join('|');
+    try {
+      await request(
+        this.options.nc,
+        subjects.nodeWork(nodeId),
+        WorkAssignment,
+        { v: SCHEMA_VERSION, jobId, owner: key, header: bytesToHex(header), nonceStart: 0, nonceCount: 2 ** 32, shareTarget: l.task.shareTarget },
+        WorkAccepted,
+        'WorkAssignment',
+      );
+      this.event('assign', `${nodeId} → ${key}`, { nodeId, account: key, extranonce2 });
+      return true;
+    } catch (e) {
+      this.log(`assign ${nodeId} → ${key}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  // ---- the center
+
+  /** Claim 3, then tasks and standards: the sub-account state machine. */
+  private async refresh(key: string): Promise<void> {
+    const l = this.live.get(key)!;
+    const s = this.state.accounts[key]!;
+    const cs = subjects.center(l.config.center);
+    try {
+      if (!s.token) {
+        this.transition(key, 'authenticating', 'authenticating to its distribution center');
+        const auth = await request(this.options.nc, cs.authenticate, Authenticate, { v: SCHEMA_VERSION, subAccount: l.config.id, password: l.config.password }, Authenticated, 'Authenticate');
+        s.token = auth.token;
+        this.transition(key, 'mining', 'authenticated');
+        await this.save();
+      }
+      // A fresh task every few seconds picks up new blocks (the center makes old jobs stale).
+      if (!l.task || Date.now() - l.taskAt > 5000) {
+        const task = await request(this.options.nc, cs.task, TaskRequest, { v: SCHEMA_VERSION, token: s.token }, Task, 'TaskRequest');
+        const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0];
+        l.task = task;
+        l.taskAt = Date.now();
+        if (changed) for (const r of this.rotation.values()) if (r.account === key) r.account = undefined; // re-issue work on the new job
+      }
+      l.info = (await request(this.options.nc, cs.standard, StandardQuery, { v: SCHEMA_VERSION, subAccount: l.config.id }, SubAccountReply, 'StandardQuery')).info;
+      this.transition(key, l.info.upToStandard ? 'up-to-standard' : 'mining', l.info.upToStandard ? 'the center reports it up to standard' : 'below standard');
+    } catch (e) {
+      if (isHashgridError(e) && e.code === ErrorCode.STRATUM && /token|unauthorized/.test(e.message) && s.token) {
+        // The center forgot our session (it restarted): authenticate again.
+        delete s.token;
+        return;
+      }
+      if (isHashgridError(e) && (e.code === ErrorCode.STRATUM || e.code === ErrorCode.NOT_FOUND)) this.transition(key, 'failed', e.message);
+      else this.log(`${key}: ${(e as Error).message}`);
+    }
+  }
+
+  private transition(key: string, next: AccountState, reason: string): void {
+    const s = this.state.accounts[key]!;
+    if (s.state === next) return;
+    this.event('sub-account', `${key}: ${s.state} → ${next} (${reason})`, { account: key, from: s.state, to: next });
+    s.state = next;
+    s.reason = reason;
+  }
+
+  // ---- shares
+
+  private async consumeShares(): Promise<void> {
+    const jsm = await jetstreamManager(this.options.nc);
+    const durable = `scheduler-${this.plan.name}`;
+    await jsm.consumers.add(streams.shares.name, { durable_name: durable, ack_policy: AckPolicy.Explicit });
+    const consumer = await jetstream(this.options.nc).consumers.get(streams.shares.name, durable);
+    this.messages = await consumer.consume();
+    void (async () => {
+      for await (const m of this.messages!) {
+        if (!this.leader) {
+          m.nak(1000); // the leader forwards
+          continue;
+        }
+        try {
+          await this.forward(decode(Share, m.data, 'Share'));
+        } catch (e) {
+          this.options.onError?.(m.subject, isHashgridError(e) ? e.code : 'INTERNAL');
+        }
+        m.ack();
+      }
+    })();
+  }
+
+  /** A node's share → the center's task result. */
+  private async forward(share: Share): Promise<void> {
+    const [center, id, taskJobId, extranonce2, ntime] = share.jobId.split('|');
+    const key = `${center}/${id}`;
+    const s = this.state.accounts[key];
+    if (!s?.token || !taskJobId || !extranonce2 || !ntime) return; // not ours
+    try {
+      await request(this.options.nc, subjects.center(center!).result, TaskResult, { v: SCHEMA_VERSION, token: s.token, jobId: taskJobId, extranonce2, ntime, nonce: hex32(share.nonce) }, TaskResultAck, 'TaskResult');
+      this.forwarded.accepted++;
+    } catch (e) {
+      this.forwarded.rejected++;
+      this.log(`share for ${key} rejected: ${(e as Error).message}`);
+    }
+  }
+
+  // ---- durable state and leadership
+
+  private async load(): Promise<void> {
+    const entry = await this.kv.get(`state.${this.plan.name}`);
+    if (entry?.value?.length) {
+      this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
+      this.revision = entry.revision;
+      this.current = new Map(Object.entries(this.state.assignments));
+      this.log(`resumed plan ${this.plan.name} at revision ${this.revision}`);
+    }
+    for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.config.priority ?? 0 };
+  }
+
+  /** Compare-and-set: a write based on a stale revision fails instead of overwriting. Saves run one at a time. */
+  private save(): Promise<void> {
+    this.saving = this.saving.catch(() => {}).then(() => this.saveNow());
+    return this.saving;
+  }
+
+  private async saveNow(): Promise<void> {
+    const data = new TextEncoder().encode(JSON.stringify(this.state));
+    const key = `state.${this.plan.name}`;
+    this.revision = this.revision === 0 ? await this.kv.create(key, data).catch(async () => this.kv.update(key, data, (await this.kv.get(key))!.revision)) : await this.kv.update(key, data, this.revision);
+  }
+
+  /** Takes or renews the lease; returns whether this instance leads. */
+  private async lead(): Promise<boolean> {
+    const key = `leader.${this.plan.name}`;
+    const lease = { id: this.instanceId, until: Date.now() + 3 * this.plan.decisionMs };
+    const data = new TextEncoder().encode(JSON.stringify(lease));
+    const was = this.leader;
+    try {
+      const entry = await this.kv.get(key);
+      const holder = entry?.value?.length ? (JSON.parse(new TextDecoder().decode(entry.value)) as typeof lease) : undefined;
+      if (!entry || !holder) await this.kv.create(key, data);
+      else if (holder.id === this.instanceId || holder.until < Date.now()) await this.kv.update(key, data, entry.revision);
+      else {
+        this.leader = false;
+        return false;
+      }
+      this.leader = true;
+    } catch {
+      this.leader = false; // another instance won the race
+    }
+    if (this.leader !== was) {
+      this.event('leadership', this.leader ? `${this.instanceId} leads plan ${this.plan.name}` : `${this.instanceId} stands by`);
+      if (this.leader) {
+        // Re-read what the previous leader saved.
+        const entry = await this.kv.get(`state.${this.plan.name}`);
+        if (entry?.value?.length) {
+          this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
+          this.revision = entry.revision;
+        }
+        for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.config.priority ?? 0 };
+      }
+    }
+    return this.leader;
+  }
+
+  // ---- bus surface
+
+  private serve(): void {
+    const s = subjects.scheduler(this.plan.name);
+    const opts = this.options.onError ? { onError: this.options.onError } : {};
+    this.subs = [
+      serve(this.options.nc, s.status, SchedulerStatusRequest, SchedulerStatus, 'SchedulerStatus', () => this.status(), opts),
+      serve(this.options.nc, s.accounts, SchedulerAccountChange, SchedulerStatus, 'SchedulerAccountChange', async (c) => {
+        if (c.action === 'add') {
+          const key = keyOf(c.account);
+          if (this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
+          const priority = c.account.priority ?? this.live.size;
+          this.live.set(key, { config: { ...c.account, priority }, taskAt: 0 });
+          this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
+        } else {
+          const key = `${c.center}/${c.id}`;
+          if (!this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
+          if (c.action === 'remove') {
+            this.live.delete(key);
+            delete this.state.accounts[key];
+          } else this.state.accounts[key]!.priority = c.priority;
+        }
+        await this.save();
+        this.event('plan-changed', `${c.action} ${c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`}`);
+        return this.status();
+      }, opts),
+      listen(this.options.nc, 'hashgrid.nodes.*.exhausted', Exhausted, 'Exhausted', (m) => {
+        // A node spent its header: next rotation gives it a new extranonce2.
+        const r = this.rotation.get(m.nodeId);
+        if (r) r.account = undefined;
+      }),
+    ];
+  }
+
+  status(): SchedulerStatus {
+    const d = this.lastDecision;
+    const nodes = this.options.pool.nodes();
+    const byAccount = new Map<string, string[]>();
+    for (const [n, slices] of this.current ?? []) for (const sl of slices) byAccount.set(sl.account, [...(byAccount.get(sl.account) ?? []), n]);
+    return {
+      v: SCHEMA_VERSION,
+      plan: this.plan.name,
+      mode: this.plan.mode,
+      leader: this.leader ? this.instanceId : '',
+      capacity: nodes.filter((n) => n.alive).reduce((s, n) => s + n.backends.reduce((x, b) => x + b.hashrate, 0), 0),
+      tiers: Object.fromEntries(d?.tiers ?? []),
+      accounts: [...this.live].map(([key, l]) => {
+        const s = this.state.accounts[key]!;
+        const w = l.info?.delivered.standardWindow;
+        const delivered = w?.hashrate ?? 0;
+        const target = d?.targets.get(key) ?? 0;
+        const standard = l.info?.standard ?? 0;
+        const missing = Math.max(0, (standard - delivered) * (l.info?.windowSeconds ?? 0));
+        return {
+          key,
+          state: s.state,
+          standard,
+          delivered,
+          relativeError: w?.relativeError ?? 1,
+          progress: standard > 0 ? Math.min(1, delivered / standard) : 1,
+          target,
+          nodes: byAccount.get(key) ?? [],
+          etaSeconds: s.state === 'up-to-standard' ? 0 : target > 0 ? missing / target : null,
+          priority: s.priority,
+          ...(s.reason ? { reason: s.reason } : {}),
+        };
+      }),
+      nodes: nodes.map((n) => ({
+        id: n.nodeId,
+        state: this.failed.has(n.nodeId) ? 'failed' : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
+        rate: n.backends.reduce((s, b) => s + b.hashrate, 0),
+        slices: this.current?.get(n.nodeId) ?? [],
+      })),
+      forwarded: this.forwarded,
+    };
+  }
+
+  private event(kind: string, reason: string, data?: Record<string, unknown>): void {
+    this.log(`${kind}: ${reason}`);
+    if (this.options.nc.isClosed()) return;
+    this.options.nc.publish(
+      subjects.scheduler(this.plan.name).events,
+      encode(SchedulerEvent, { v: SCHEMA_VERSION, plan: this.plan.name, at: Date.now(), kind, reason, ...(data ? { data } : {}) }),
+    );
+  }
+}
+
+const keyOf = (a: { center: string; id: string }) => `${a.center}/${a.id}`;

@@ -1,0 +1,156 @@
+/**
+ * The scheduling policy under a seeded simulated clock: nodes of mixed
+ * speed, sub-accounts with different standards, noisy delivered-rate
+ * estimates. Sequential mode follows claim 1 step by step; parallel mode
+ * reaches every standard within 10% of the ideal time and does not flap.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { upToStandard } from '../../src/center/hashrate.js';
+import { activeNodes, allocated, decide, materiallyDifferent, packNodes, tiers, type Mode, type Plan, type PolicyAccount, type PolicyNode } from '../../src/scheduler/policy.js';
+
+interface SimResult {
+  /** Seconds until each account was first up to standard. */
+  reached: Map<string, number>;
+  /** Account the servers worked for, each time the plan changed (sequential). */
+  targets: string[];
+  planChanges: number;
+  ideal: number;
+}
+
+/** Runs the policy against simulated delivery: 1 s steps, a decision every `every` s. */
+function simulate(seed: number, mode: Mode, nodeCount: number, accountCount: number, opts: { noise?: number; every?: number; horizon?: number } = {}): SimResult {
+  let s = seed >>> 0 || 1;
+  const random = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const nodes: PolicyNode[] = Array.from({ length: nodeCount }, (_, i) => ({ id: `n${i}`, rate: (1 + Math.floor(random() * 20)) * 1e6, alive: true, failed: false, standby: false }));
+  const capacity = nodes.reduce((x, n) => x + n.rate, 0);
+  const W = 600;
+  // Standards that together need 40–80% of the pool.
+  const weights = Array.from({ length: accountCount }, () => 0.2 + random());
+  const load = 0.4 + random() * 0.4;
+  const wsum = weights.reduce((a, b) => a + b, 0);
+  const accounts: PolicyAccount[] = weights.map((w, i) => ({
+    key: `c/a${i}`,
+    center: 'c',
+    standard: (capacity * load * w) / wsum,
+    windowSeconds: W,
+    delivered: 0,
+    upToStandard: false,
+    priority: i,
+  }));
+  const ideal = accounts.reduce((x, a) => x + a.standard * a.windowSeconds, 0) / capacity;
+  // Work delivered per second per account, for the sliding window.
+  const history = new Map(accounts.map((a) => [a.key, [] as number[]]));
+  const reached = new Map<string, number>();
+  const targets: string[] = [];
+  let plan: Plan | undefined;
+  let planChanges = 0;
+  const every = opts.every ?? 5;
+  for (let t = 0; t < (opts.horizon ?? 3 * W); t++) {
+    for (const a of accounts) {
+      const h = history.get(a.key)!;
+      const inWindow = h.slice(-W).reduce((x, y) => x + y, 0);
+      // The center's estimate: window work / window, with Poisson-like noise.
+      a.delivered = (inWindow / W) * (1 + (random() * 2 - 1) * (opts.noise ?? 0.03));
+      a.upToStandard = upToStandard(a.upToStandard, { hashrate: a.delivered, relativeError: 0.01, shares: 10_000, seconds: W }, a.standard);
+      if (a.upToStandard && !reached.has(a.key)) reached.set(a.key, t);
+    }
+    if (reached.size === accounts.length && mode === 'parallel') break;
+    if (t % every === 0) {
+      const d = decide(nodes, accounts, { mode });
+      if (materiallyDifferent(plan, d.plan, nodes)) {
+        plan = d.plan;
+        planChanges++;
+        const first = [...plan.values()][0]?.[0]?.account;
+        if (mode === 'sequential' && first && targets.at(-1) !== first) targets.push(first);
+      }
+    }
+    const rates = plan ? allocated(plan, nodes) : new Map();
+    for (const a of accounts) history.get(a.key)!.push(rates.get(a.key) ?? 0);
+  }
+  return { reached, targets, planChanges, ideal };
+}
+
+describe('parallel mode', () => {
+  it('brings every sub-account to standard within 10% of the ideal time (Σ need ÷ capacity)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 3, max: 40 }), fc.integer({ min: 1, max: 8 }), (seed, n, m) => {
+        const r = simulate(seed, 'parallel', n, m);
+        expect(r.reached.size).toBe(m);
+        const last = Math.max(...r.reached.values());
+        expect(last).toBeLessThanOrEqual(1.1 * r.ideal + 5 /* one decision interval */);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('does not flap under noisy estimates', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (seed) => {
+        const r = simulate(seed, 'parallel', 12, 4, { noise: 0.05 });
+        // A change when each account comes up, a few for time-slicing refinements; never one per decision.
+        expect(r.planChanges).toBeLessThan(4 * 3 + 4);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('gives whole nodes where they fit and slices the rest', () => {
+    const nodes: PolicyNode[] = [10, 10, 5].map((r, i) => ({ id: `n${i}`, rate: r, alive: true, failed: false, standby: false }));
+    const plan = packNodes(nodes, new Map([['a', 20], ['b', 5]]));
+    expect(plan.get('n0')).toEqual([{ account: 'a', fraction: 1 }]);
+    expect(plan.get('n1')).toEqual([{ account: 'a', fraction: 1 }]);
+    expect(plan.get('n2')).toEqual([{ account: 'b', fraction: 1 }]);
+    const sliced = packNodes(nodes.slice(0, 1), new Map([['a', 6], ['b', 4]]));
+    expect(sliced.get('n0')).toEqual([
+      { account: 'a', fraction: 0.6 },
+      { account: 'b', fraction: 0.4 },
+    ]);
+  });
+});
+
+describe('sequential mode (claim 1)', () => {
+  it('works for one sub-account at a time, in order, moving on only when it is up to standard', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 2, max: 6 }), (seed, m) => {
+        const r = simulate(seed, 'sequential', 10, m, { horizon: 1200 });
+        // Every sub-account reaches standard, in priority order.
+        expect(r.reached.size).toBe(m);
+        const order = [...r.reached.entries()].sort((a, b) => a[1] - b[1]).map(([k]) => k);
+        expect(order).toEqual(Array.from({ length: m }, (_, i) => `c/a${i}`));
+        // The servers' target sequence starts a0, a1, ... (the loop may return to one that fell back).
+        expect(r.targets.slice(0, m)).toEqual(Array.from({ length: m }, (_, i) => `c/a${i}`));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('puts every server on the first sub-account that is not up to standard', () => {
+    const nodes: PolicyNode[] = [1, 2].map((r, i) => ({ id: `n${i}`, rate: r, alive: true, failed: false, standby: false }));
+    const acc = (i: number, up: boolean): PolicyAccount => ({ key: `c/${i}`, center: 'c', standard: 1, windowSeconds: 60, delivered: 0, upToStandard: up, priority: i });
+    const d = decide(nodes, [acc(0, true), acc(1, false), acc(2, false)], { mode: 'sequential' });
+    expect([...d.plan.values()].flat().map((x) => x.account)).toEqual(['c/1', 'c/1']);
+    expect(decide(nodes, [acc(0, true)], { mode: 'sequential' }).plan.size).toBe(0);
+  });
+});
+
+describe('standby servers (claim 4) and load tiers', () => {
+  it('brings in a standby server for each failed one, and returns it when the node recovers', () => {
+    const node = (id: string, standby = false, failed = false): PolicyNode => ({ id, rate: 1, alive: true, failed, standby });
+    expect(activeNodes([node('a'), node('b'), node('s', true)]).map((n) => n.id)).toEqual(['a', 'b']);
+    expect(activeNodes([node('a'), node('b', false, true), node('s', true)]).map((n) => n.id)).toEqual(['a', 's']);
+    expect(activeNodes([node('a'), { ...node('b'), alive: false }, node('s', true)]).map((n) => n.id)).toEqual(['a', 's']);
+  });
+
+  it('ranks competing centers heavy / medium / light by demand and reserves capacity per tier', () => {
+    const acc = (center: string, standard: number): PolicyAccount => ({ key: `${center}/x`, center, standard, windowSeconds: 60, delivered: 0, upToStandard: false, priority: 0 });
+    const accounts = [acc('big', 100), acc('mid', 30), acc('small', 5)];
+    expect(Object.fromEntries(tiers(accounts))).toEqual({ big: 'heavy', mid: 'medium', small: 'light' });
+    const nodes: PolicyNode[] = Array.from({ length: 100 }, (_, i) => ({ id: `n${i}`, rate: 1, alive: true, failed: false, standby: false }));
+    const d = decide(nodes, accounts, { mode: 'parallel' });
+    expect(d.targets.get('big/x')).toBeCloseTo(50, 6);
+    expect(d.targets.get('mid/x')).toBeCloseTo(35, 6);
+    expect(d.targets.get('small/x')).toBeCloseTo(15, 6);
+    expect(d.reasons.some((r) => r.startsWith('tier heavy: big'))).toBe(true);
+  });
+});
