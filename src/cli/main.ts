@@ -11,11 +11,13 @@ import { benchCommand } from './bench.js';
 import { centerCommand } from './center.js';
 import { nodeCommand } from './node.js';
 import { scanCommand } from './scan.js';
+import { schedulerCommand } from './scheduler.js';
 import { upCommand } from './up.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node)' },
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
+  scheduler: { run: schedulerCommand, summary: 'divide the node pool between sub-accounts until each is up to standard' },
   center: { run: centerCommand, summary: 'run a distribution center (sub-accounts, Stratum V1, share validation)' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },
   bench: { run: benchCommand, summary: 'measure sha256d hashrate of every path on this machine' },

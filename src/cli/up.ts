@@ -2,17 +2,20 @@
  * `hashgrid up`: a whole grid on one machine with embedded defaults.
  *
  * Starts a local nats-server with JetStream (data in the state folder;
- * random per-run credentials with per-role permissions), the node pool, demo
- * work with share validation, and one hashing node; prints where everything
- * is and a live line of hashrate until Ctrl-C.
+ * random per-run credentials with per-role permissions), the node pool, a
+ * distribution center with three demo sub-accounts (also open to Stratum V1
+ * miners), the scheduler dividing the pool between them, and one hashing
+ * node; prints where everything is and a live line until Ctrl-C.
  */
+import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { authorizationBlock, nodeInboxPrefix, randomPassword, redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
 import { NatsServer } from '../bus/server.js';
-import { DemoFeeder } from '../center/demo-feeder.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { demoSubAccounts, startCenter, type CenterStack } from './center.js';
 import { BACKENDS, parseBackendChoice, resolveBackend, type BackendChoice } from '../engine/index.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
@@ -24,8 +27,8 @@ import { formatRate } from './output.js';
 export const UP_HELP = `Usage: hashgrid up [options]
 
 Starts a whole grid on this machine: a local nats-server with JetStream, the
-node pool, demo work with share validation, and a hashing node. Ctrl-C stops
-everything.
+node pool, a distribution center with three demo sub-accounts (open to Stratum
+V1 miners too), the scheduler, and a hashing node. Ctrl-C stops everything.
 
   --nats <url>           use this server instead of starting one
   --state-dir <dir>      where the embedded server keeps its data
@@ -53,8 +56,14 @@ export interface LocalGrid {
   nodeId: string;
   agent: NodeAgent;
   pool: NodePool;
-  feeder: DemoFeeder;
+  center: CenterStack;
+  scheduler: Scheduler;
+  /** The demo sub-accounts with their passwords, for Stratum miners. */
+  subAccounts: { id: string; password: string; standard: number }[];
   server: NatsServer | undefined;
+  /** The embedded server's service user and where its password is (0600). */
+  serviceUser: string;
+  servicePasswordFile: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -81,6 +90,9 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       cleanups.push(() => server!.stop());
     }
     const natsUrl = options.nats ?? server!.url;
+    // Operators' tools (scheduler status, a second node) read the service password from here.
+    const servicePasswordFile = server ? join(options.stateDir, 'service.password') : undefined;
+    if (servicePasswordFile) writeFileSync(servicePasswordFile, `${service.password}\n`, { mode: 0o600 });
     const auth = (c: { user: string; password: string }) => (server ? c : {});
     const serviceConn: NatsConnection = await connectBus({ servers: natsUrl, name: 'hashgrid-up', ...auth(service) });
     cleanups.push(() => serviceConn.drain());
@@ -99,8 +111,17 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
 
     const pool = new NodePool(serviceConn, { onError: metrics.busErrors, onChange: (n, e) => log(`pool: ${n.nodeId} ${e}`) });
     cleanups.push(() => pool.stop());
-    const feeder = await DemoFeeder.start(serviceConn, pool, { onError: metrics.busErrors, log });
-    cleanups.push(() => feeder.stop());
+    const subAccounts = demoSubAccounts();
+    const center = await startCenter({ nc: serviceConn, subAccounts, stratumPort: 0, initialDifficulty: 2 ** -16, log: (l) => log(`center: ${l}`) });
+    cleanups.push(() => center.stop());
+    const scheduler = await Scheduler.start({
+      nc: serviceConn,
+      pool,
+      plan: { name: 'default', subAccounts: subAccounts.map((a) => ({ center: 'main', id: a.id, password: a.password })), sliceMs: 6000 },
+      onError: metrics.busErrors,
+      log: (l) => log(`scheduler: ${l}`),
+    });
+    cleanups.push(() => scheduler.stop());
     const agent = await NodeAgent.start({
       nc: nodeConn,
       nodeId,
@@ -111,7 +132,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (line) => log(`node: ${line}`),
     });
     cleanups.push(() => agent.stop());
-    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, feeder, server, stop };
+    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, server, serviceUser: service.user, servicePasswordFile, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -152,12 +173,19 @@ export async function upCommand(argv: string[]): Promise<number> {
   out(`nats      ${redactUrl(grid.natsUrl)}${grid.server ? ` (embedded, JetStream data in ${grid.server.stateDir})` : ''}`);
   out(`metrics   ${grid.metricsUrl}`);
   out(`node      ${grid.nodeId}: ${grid.agent.engineBackend}, calibrated ${formatRate(grid.agent.calibratedRate)}`);
-  out(`work      demo jobs, ~1 share/s per node, every share re-validated`);
+  out(`stratum   ${grid.center.stratumUrl} (miners: worker <sub-account>.<rig>, the password below)`);
+  for (const a of grid.subAccounts) out(`account   ${a.id}: standard ${formatRate(a.standard)} over 60 s, password ${a.password}`);
+  const creds = grid.servicePasswordFile ? ` --user ${grid.serviceUser} --password-file ${grid.servicePasswordFile}` : '';
+  out(`scheduler plan default (parallel); see it with: node bin/hashgrid.js scheduler status --nats ${redactUrl(grid.natsUrl)}${creds}`);
   out(seconds ? `running for ${seconds} s` : 'running; Ctrl-C stops everything');
 
   const tty = process.stdout.isTTY;
-  const line = () =>
-    `hashrate ${formatRate(grid.pool.totalHashrate())} | nodes ${grid.pool.nodes().filter((n) => n.alive).length} | shares ${grid.feeder.accepted} accepted, ${grid.feeder.totalRejected} rejected`;
+  const line = () => {
+    const st = grid.center.center.stats;
+    const up = grid.subAccounts.filter((a) => grid.center.center.info(a.id).upToStandard).length;
+    const rejected = Object.values(st.rejected).reduce((x, y) => x + y, 0);
+    return `hashrate ${formatRate(grid.pool.totalHashrate())} | nodes ${grid.pool.nodes().filter((n) => n.alive).length} | up to standard ${up}/${grid.subAccounts.length} | shares ${st.accepted} accepted, ${rejected} rejected`;
+  };
   const ticker = setInterval(() => (tty ? process.stdout.write(`\r${line()}\u001b[K`) : out(line())), tty ? 1000 : 5000);
 
   await new Promise<void>((resolve) => {

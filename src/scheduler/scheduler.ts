@@ -106,15 +106,7 @@ export class Scheduler {
   private readonly log: (line: string) => void;
 
   private constructor(private readonly options: SchedulerOptions) {
-    const parsed = SchedulerPlan.safeParse(options.plan);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `plan ${i.path.join('.')}: ${i.message}`, { path: i.path.join('.') });
-    }
-    this.plan = parsed.data;
-    const keys = this.plan.subAccounts.map(keyOf);
-    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
-    if (dup) throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `plan subAccounts: ${dup} appears twice`);
+    this.plan = parsePlan(options.plan);
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     this.log = options.log ?? (() => {});
     this.plan.subAccounts.forEach((a, i) => this.live.set(keyOf(a), { config: { ...a, priority: a.priority ?? i }, taskAt: 0 }));
@@ -495,3 +487,17 @@ export class Scheduler {
 }
 
 const keyOf = (a: { center: string; id: string }) => `${a.center}/${a.id}`;
+
+/** Validates a plan (see SchedulerPlan in src/bus/schemas.ts); errors name the field. */
+export function parsePlan(data: unknown): SchedulerPlan {
+  const parsed = SchedulerPlan.safeParse(data);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `plan: ${i.path.join('.') || '(top level)'}: ${i.message}`, { path: i.path.join('.') });
+  }
+  const keys = parsed.data.subAccounts.map(keyOf);
+  // A sub-account scheduled twice would be authenticated twice and double-count its nodes.
+  const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (dup) throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `plan: subAccounts: ${dup} appears twice`);
+  return parsed.data;
+}

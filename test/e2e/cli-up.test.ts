@@ -41,8 +41,31 @@ describe('hashgrid up', () => {
     const [, accepted, rejected] = /shares (\d+) accepted, (\d+) rejected/.exec(last)!;
     expect(Number(accepted)).toBeGreaterThan(0);
     expect(Number(rejected)).toBe(0);
+    expect(out).toMatch(/^stratum +stratum\+tcp:\/\/127\.0\.0\.1:\d+/m);
+    expect(out.match(/^account +\w+: standard .* password \S+$/gm)).toHaveLength(3);
     expect(out).toMatch(/^stopped$/m);
     expect(processesMentioning(state)).toEqual([]);
+  });
+
+  it('shows the scheduler status table while it runs', async () => {
+    const state = tempDir('hashgrid-up-');
+    const up = run(['up', '--state-dir', state, '--threads', '1']);
+    await waitFor(() => /running; Ctrl-C stops everything/.test(up.out()), 30_000, 'the grid to start');
+    const command = /see it with: node bin\/hashgrid\.js (scheduler status .*)$/m.exec(up.out())![1]!.split(' ');
+    await waitFor(
+      () => {
+        const r = spawnSync(process.execPath, [BIN, ...command], { encoding: 'utf8' });
+        return r.status === 0 && /main\/alice +(mining|up-to-standard)/.test(r.stdout) && /main\/carol/.test(r.stdout);
+      },
+      30_000,
+      'a status table with the demo sub-accounts',
+    );
+    const r = spawnSync(process.execPath, [BIN, ...command, '--json'], { encoding: 'utf8' });
+    const status = JSON.parse(r.stdout);
+    expect(status.plan).toBe('default');
+    expect(status.accounts.map((a: { key: string }) => a.key)).toEqual(['main/alice', 'main/bob', 'main/carol']);
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
   });
 
   it('stops everything cleanly on Ctrl-C (SIGINT)', async () => {

@@ -121,8 +121,8 @@ describe('the scheduler on a real grid', () => {
   });
 
   it('refuses a bad plan with a typed error naming the field', async () => {
-    await expect(Scheduler.start({ nc: service, pool, plan: { subAccounts: [] } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /plan subAccounts/ });
+    await expect(Scheduler.start({ nc: service, pool, plan: { subAccounts: [] } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /plan: subAccounts/ });
     await expect(Scheduler.start({ nc: service, pool, plan: { subAccounts: [{ center: 'main', id: 'x', password: 'short' }] } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /password/ });
-    await expect(Scheduler.start({ nc: service, pool, plan: { ...plan, mode: 'chaotic' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /plan mode/ });
+    await expect(Scheduler.start({ nc: service, pool, plan: { ...plan, mode: 'chaotic' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /plan: mode/ });
   });
 });

@@ -1,0 +1,115 @@
+/**
+ * `hashgrid scheduler`: the sub-account scheduler, and `hashgrid scheduler
+ * status` to see what it is doing.
+ */
+import { readFileSync } from 'node:fs';
+import { redactUrl } from '../bus/auth.js';
+import { connectBus } from '../bus/connect.js';
+import { request } from '../bus/rpc.js';
+import { SCHEMA_VERSION, SchedulerStatus, SchedulerStatusRequest } from '../bus/schemas.js';
+import { subjects } from '../bus/subjects.js';
+import { NodePool } from '../node/pool.js';
+import { parsePlan, Scheduler } from '../scheduler/scheduler.js';
+import { forFlag, parseFlags, UsageError } from './args.js';
+import { formatRate } from './output.js';
+
+export const SCHEDULER_HELP = `Usage: hashgrid scheduler --nats <url> --plan <plan.json>
+       hashgrid scheduler status --nats <url> [--plan-name <name>] [--json]
+
+Divides the node pool's hashrate between sub-accounts of distribution centers
+until each is up to standard (EP 4 178 150), and keeps them there.
+
+  --nats <url>          NATS server URL(s) (required)
+  --user <name>         NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
+  --password-file <path>
+  --plan <file.json>    {"name","mode":"parallel"|"sequential","subAccounts":[{"center","id","password","priority"}],
+                         "standby":[node ids],"decisionMs","sliceMs"}
+  --plan-name <name>    (status) the plan to ask about (default "default")
+  --json                (status) print the status object
+`;
+
+async function connectFrom(values: { nats?: string; user?: string; 'password-file'?: string }) {
+  if (!values.nats) throw new UsageError('--nats', 'required: the NATS server URL, e.g. nats://127.0.0.1:4222');
+  const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').trim() : process.env.HASHGRID_NATS_PASSWORD;
+  return connectBus({ servers: values.nats, name: 'hashgrid-scheduler', ...(values.user ? { user: values.user, password: password ?? '' } : {}) });
+}
+
+export async function schedulerCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'status') return statusCommand(argv.slice(1));
+  const { values } = parseFlags(argv, {
+    nats: { type: 'string' },
+    user: { type: 'string' },
+    'password-file': { type: 'string' },
+    plan: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(SCHEDULER_HELP);
+    return 0;
+  }
+  if (!values.plan) throw new UsageError('--plan', 'required: a plan file (JSON)');
+  let planData: unknown;
+  try {
+    planData = JSON.parse(readFileSync(values.plan, 'utf8'));
+  } catch (e) {
+    throw new UsageError('--plan', `cannot read ${values.plan} as JSON: ${(e as Error).message}`);
+  }
+  // A bad plan is a usage error naming --plan, found before anything connects.
+  const plan = forFlag('--plan', () => parsePlan(planData));
+  const nc = await connectFrom(values);
+  const pool = new NodePool(nc);
+  const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
+  const scheduler = await Scheduler.start({ nc, pool, plan, log });
+  process.stdout.write(`scheduler plan ${scheduler.plan.name} (${scheduler.plan.mode}) on ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await scheduler.stop();
+  pool.stop();
+  await nc.drain();
+  return 0;
+}
+
+async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    nats: { type: 'string' },
+    user: { type: 'string' },
+    'password-file': { type: 'string' },
+    'plan-name': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const nc = await connectFrom(values);
+  try {
+    const status = await request(nc, subjects.scheduler(values['plan-name'] ?? 'default').status, SchedulerStatusRequest, { v: SCHEMA_VERSION }, SchedulerStatus, 'SchedulerStatus');
+    process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The status table an operator reads. */
+export function formatStatus(s: SchedulerStatus): string {
+  const eta = (x: number | null) => (x === null ? '-' : x === 0 ? 'met' : x < 90 ? `${x.toFixed(0)} s` : `${(x / 60).toFixed(1)} min`);
+  const rows = s.accounts.map((a) => [
+    a.key,
+    a.state,
+    formatRate(a.standard),
+    `${formatRate(a.delivered)} ±${(100 * a.relativeError).toFixed(0)}%`,
+    `${(100 * a.progress).toFixed(0)}%`,
+    a.nodes.join(',') || '-',
+    eta(a.etaSeconds),
+  ]);
+  const head = ['sub-account', 'state', 'standard', 'delivered', 'progress', 'nodes', 'ETA'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [
+    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected`,
+    '',
+    line(head),
+    ...rows.map(line),
+    '',
+    `nodes: ${s.nodes.map((n) => `${n.id} ${n.state}`).join(', ') || 'none'}`,
+  ].join('\n');
+}
