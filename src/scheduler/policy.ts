@@ -156,43 +156,70 @@ function parallelTargets(accounts: PolicyAccount[], capacity: number, tierOf: Ma
 }
 
 /**
- * Whole nodes first, each to the account with the most unfilled target that
- * it fits in; then the remaining nodes' time is sliced over what is left.
+ * Whole nodes first, each to the account with the most unfilled target if it
+ * fits there (largest nodes first; a max-heap keeps this O(n log m)); then
+ * the remaining nodes' time is sliced over what is left, largest gaps first.
  */
 export function packNodes(nodes: readonly PolicyNode[], targets: ReadonlyMap<string, number>): Plan {
-  const remaining = new Map(targets);
+  const heap = new MaxHeap([...targets].map(([account, remaining]) => ({ account, remaining })));
   const plan: Plan = new Map();
   const leftovers: PolicyNode[] = [];
   for (const n of nodes) {
-    let best: string | undefined;
-    for (const [k, r] of remaining) if (r >= n.rate && (best === undefined || r > remaining.get(best)!)) best = k;
-    if (best === undefined) {
+    const top = heap.peek();
+    if (!top || top.remaining < n.rate) {
       leftovers.push(n);
       continue;
     }
-    plan.set(n.id, [{ account: best, fraction: 1 }]);
-    remaining.set(best, remaining.get(best)! - n.rate);
+    plan.set(n.id, [{ account: top.account, fraction: 1 }]);
+    top.remaining -= n.rate;
+    heap.siftDown();
   }
+  const gaps = heap.items.filter((g) => g.remaining > 0).sort((x, y) => y.remaining - x.remaining);
+  let next = 0;
   for (const n of leftovers) {
     const slices: Slice[] = [];
     let free = 1;
-    for (const [k, r] of [...remaining].sort((a, b) => b[1] - a[1])) {
-      if (free <= 1e-9 || r <= 0) continue;
-      const fraction = Math.min(free, r / n.rate);
-      slices.push({ account: k, fraction });
-      remaining.set(k, r - fraction * n.rate);
+    while (free > 1e-9 && next < gaps.length) {
+      const g = gaps[next]!;
+      const fraction = Math.min(free, g.remaining / n.rate);
+      slices.push({ account: g.account, fraction });
+      g.remaining -= fraction * n.rate;
       free -= fraction;
+      if (g.remaining <= 1e-9 * n.rate) next++;
     }
     // Time nobody needs goes to the largest target, so no node idles.
     if (free > 1e-9 && targets.size > 0) {
-      const top = [...targets].sort((a, b) => b[1] - a[1])[0]![0];
-      const s = slices.find((x) => x.account === top);
+      const topAccount = [...targets].reduce((x, y) => (y[1] > x[1] ? y : x))[0];
+      const s = slices.find((x) => x.account === topAccount);
       if (s) s.fraction += free;
-      else slices.push({ account: top, fraction: free });
+      else slices.push({ account: topAccount, fraction: free });
     }
     if (slices.length > 0) plan.set(n.id, slices);
   }
   return plan;
+}
+
+/** A binary max-heap on `remaining`, just enough for packNodes. */
+class MaxHeap {
+  constructor(readonly items: { account: string; remaining: number }[]) {
+    for (let i = (items.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+  peek() {
+    return this.items[0];
+  }
+  siftDown(i = 0): void {
+    const a = this.items;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && a[l]!.remaining > a[m]!.remaining) m = l;
+      if (r < a.length && a[r]!.remaining > a[m]!.remaining) m = r;
+      if (m === i) return;
+      [a[i], a[m]] = [a[m]!, a[i]!];
+      i = m;
+    }
+  }
 }
 
 /** Allocated H/s per account under a plan. */

@@ -6,70 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { upToStandard } from '../../src/center/hashrate.js';
-import { activeNodes, allocated, decide, materiallyDifferent, packNodes, tiers, type Mode, type Plan, type PolicyAccount, type PolicyNode } from '../../src/scheduler/policy.js';
-
-interface SimResult {
-  /** Seconds until each account was first up to standard. */
-  reached: Map<string, number>;
-  /** Account the servers worked for, each time the plan changed (sequential). */
-  targets: string[];
-  planChanges: number;
-  ideal: number;
-}
-
-/** Runs the policy against simulated delivery: 1 s steps, a decision every `every` s. */
-function simulate(seed: number, mode: Mode, nodeCount: number, accountCount: number, opts: { noise?: number; every?: number; horizon?: number } = {}): SimResult {
-  let s = seed >>> 0 || 1;
-  const random = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  const nodes: PolicyNode[] = Array.from({ length: nodeCount }, (_, i) => ({ id: `n${i}`, rate: (1 + Math.floor(random() * 20)) * 1e6, alive: true, failed: false, standby: false }));
-  const capacity = nodes.reduce((x, n) => x + n.rate, 0);
-  const W = 600;
-  // Standards that together need 40–80% of the pool.
-  const weights = Array.from({ length: accountCount }, () => 0.2 + random());
-  const load = 0.4 + random() * 0.4;
-  const wsum = weights.reduce((a, b) => a + b, 0);
-  const accounts: PolicyAccount[] = weights.map((w, i) => ({
-    key: `c/a${i}`,
-    center: 'c',
-    standard: (capacity * load * w) / wsum,
-    windowSeconds: W,
-    delivered: 0,
-    upToStandard: false,
-    priority: i,
-  }));
-  const ideal = accounts.reduce((x, a) => x + a.standard * a.windowSeconds, 0) / capacity;
-  // Work delivered per second per account, for the sliding window.
-  const history = new Map(accounts.map((a) => [a.key, [] as number[]]));
-  const reached = new Map<string, number>();
-  const targets: string[] = [];
-  let plan: Plan | undefined;
-  let planChanges = 0;
-  const every = opts.every ?? 5;
-  for (let t = 0; t < (opts.horizon ?? 3 * W); t++) {
-    for (const a of accounts) {
-      const h = history.get(a.key)!;
-      const inWindow = h.slice(-W).reduce((x, y) => x + y, 0);
-      // The center's estimate: window work / window, with Poisson-like noise.
-      a.delivered = (inWindow / W) * (1 + (random() * 2 - 1) * (opts.noise ?? 0.03));
-      a.upToStandard = upToStandard(a.upToStandard, { hashrate: a.delivered, relativeError: 0.01, shares: 10_000, seconds: W }, a.standard);
-      if (a.upToStandard && !reached.has(a.key)) reached.set(a.key, t);
-    }
-    if (reached.size === accounts.length && mode === 'parallel') break;
-    if (t % every === 0) {
-      const d = decide(nodes, accounts, { mode });
-      if (materiallyDifferent(plan, d.plan, nodes)) {
-        plan = d.plan;
-        planChanges++;
-        const first = [...plan.values()][0]?.[0]?.account;
-        if (mode === 'sequential' && first && targets.at(-1) !== first) targets.push(first);
-      }
-    }
-    const rates = plan ? allocated(plan, nodes) : new Map();
-    for (const a of accounts) history.get(a.key)!.push(rates.get(a.key) ?? 0);
-  }
-  return { reached, targets, planChanges, ideal };
-}
+import { activeNodes, decide, packNodes, tiers, type PolicyAccount, type PolicyNode } from '../../src/scheduler/policy.js';
+import { simulate } from '../../src/scheduler/simulation.js';
 
 describe('parallel mode', () => {
   it('brings every sub-account to standard within 10% of the ideal time (Σ need ÷ capacity)', () => {
