@@ -8,6 +8,7 @@ import { isHashgridError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
 import { UsageError } from './args.js';
 import { benchCommand } from './bench.js';
+import { gpusCommand } from './gpus.js';
 import { nodeCommand } from './node.js';
 import { scanCommand } from './scan.js';
 import { upCommand } from './up.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },
   bench: { run: benchCommand, summary: 'measure sha256d hashrate of every path on this machine' },
+  gpus: { run: gpusCommand, summary: 'list the WebGPU adapters (--gpu / HASHGRID_GPU pick one)' },
 };
 
 const HELP = `Usage: hashgrid <command> [options]

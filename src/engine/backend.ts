@@ -16,6 +16,11 @@ export interface ChunkRequest {
   count: number;
   /** The epoch this chunk was issued under. */
   epoch: number;
+  /**
+   * The engine lane (0 ≤ lane < lanes) running this chunk: a lane runs one
+   * chunk at a time, so a mixed backend can give each lane a fixed part.
+   */
+  lane?: number;
 }
 
 export interface ChunkResult {

@@ -150,8 +150,11 @@ export class HashEngine {
   private wake: (() => void) | undefined;
   private wakeup: Promise<void>;
   private closed = false;
-  /** Measured hashes per ms of one lane (EWMA); 0 until the first chunk. */
-  private laneRate = 0;
+  /**
+   * Measured hashes per ms of each lane (EWMA); 0 until its first chunk. Per
+   * lane, because a mixed backend's lanes differ (a GPU lane and a CPU thread).
+   */
+  private readonly laneRates: number[];
   private readonly pumps: Promise<void>[];
 
   /**
@@ -165,6 +168,7 @@ export class HashEngine {
     this.epochWord = epochWord;
     this.meter = new HashrateMeter(options.meterWindowMs ?? 10_000);
     this.wakeup = new Promise((r) => (this.wake = r));
+    this.laneRates = Array.from({ length: backend.lanes }, () => 0);
     this.pumps = Array.from({ length: backend.lanes }, (_, lane) => this.pump(lane));
   }
 
@@ -250,9 +254,10 @@ export class HashEngine {
     wake?.();
   }
 
-  private chunkSize(work: Work): number {
+  private chunkSize(work: Work, lane: number): number {
     if (this.options.chunkSize) return this.options.chunkSize;
-    const wanted = this.laneRate > 0 ? this.laneRate * (this.options.chunkMs ?? 75) : this.backend.initialChunk;
+    const rate = this.laneRates[lane]!;
+    const wanted = rate > 0 ? rate * (this.options.chunkMs ?? 75) : this.backend.initialChunk;
     // Spread a small scan over every lane rather than one big chunk on one.
     const share = Math.ceil(work.total / this.backend.lanes);
     const size = Math.min(wanted, share, 1 << 26);
@@ -265,7 +270,7 @@ export class HashEngine {
       const work = this.work;
       let chunk: Chunk | undefined;
       try {
-        chunk = work?.next(this.chunkSize(work));
+        chunk = work?.next(this.chunkSize(work, lane));
       } catch (e) {
         // A job handed us a bad header: that job fails, the engine carries on.
         this.fail(work!, e as Error);
@@ -290,6 +295,7 @@ export class HashEngine {
           start: chunk.start,
           count: chunk.count,
           epoch: work.epoch,
+          lane,
         });
       } catch (e) {
         work.outstanding--;
@@ -297,17 +303,18 @@ export class HashEngine {
         continue;
       }
       work.outstanding--;
-      if (work.epoch === this.epoch) this.absorb(work, chunk, result);
+      if (work.epoch === this.epoch) this.absorb(work, chunk, result, lane);
     }
   }
 
-  private absorb(work: Work, chunk: Chunk, result: ChunkResult): void {
+  private absorb(work: Work, chunk: Chunk, result: ChunkResult, lane: number): void {
     this.meter.record(result.hashes);
     work.hashes += result.hashes;
     const ms = result.endedAt - result.startedAt;
     if (!result.aborted && ms > 1) {
       const rate = result.hashes / ms;
-      this.laneRate = this.laneRate === 0 ? rate : 0.7 * this.laneRate + 0.3 * rate;
+      const old = this.laneRates[lane]!;
+      this.laneRates[lane] = old === 0 ? rate : 0.7 * old + 0.3 * rate;
     }
     work.droppedHits += result.found - result.hits.length;
     for (const nonce of result.hits) {
