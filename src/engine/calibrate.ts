@@ -16,7 +16,7 @@ import { availableParallelism, cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WGSL_SCAN_FILE } from './codegen/wgsl.js';
 import { listAdapters, type AdapterSummary } from './gpu/webgpu.js';
-import { createEngine, describeSpec, gpuBackendsOf, type BackendChoice, type BackendPlan, type BackendSpec } from './index.js';
+import { createEngine, describeSpec, gpuBackendsOf, type BackendChoice, type BackendPlan, type BackendSpec, type HashEngine } from './index.js';
 import { PACKAGE_ROOT, WASM_MODULE } from './paths.js';
 
 /** The state directory: $HASHGRID_STATE_DIR, else ~/.local/state/hashgrid. */
@@ -42,7 +42,11 @@ export const BENCH_HEADER = Uint8Array.from(
  * takes about a quarter second on any hardware.
  */
 export async function measureRate(spec: BackendSpec, seconds: number, threads?: number): Promise<number> {
-  const engine = createEngine({ backend: spec, ...(threads ? { threads } : {}) });
+  return measureEngine(createEngine({ backend: spec, ...(threads ? { threads } : {}) }), seconds);
+}
+
+/** measureRate on a given engine, which it closes. */
+export async function measureEngine(engine: HashEngine, seconds: number): Promise<number> {
   try {
     await Promise.all(gpuBackendsOf(engine.backend).map((g) => g.ready));
     const scan = async (start: number, count: number) =>

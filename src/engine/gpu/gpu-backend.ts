@@ -14,6 +14,7 @@
  * - A lost device (driver reset, `device.destroy()`) turns into a DEVICE_LOST
  *   error; FallbackBackend (../fallback.ts) catches it and carries on on wasm.
  */
+import { availableParallelism } from 'node:os';
 import { ErrorCode, HashgridError } from '../../core/errors.js';
 import { wallClockMs, type Backend, type ChunkRequest, type ChunkResult, type EpochWord } from '../backend.js';
 import { scanParams } from '../params.js';
@@ -32,16 +33,21 @@ export interface GpuBackendOptions {
   dispatchSize?: number;
 }
 
-/** Invocations a dispatch aims for: enough to fill a big GPU, or every lavapipe thread's SIMD lanes. */
-const TARGET_INVOCATIONS = 1 << 14;
+/**
+ * Invocations a dispatch aims for. A GPU needs hundreds of thousands in
+ * flight to hide latency. A software adapter runs 8 or 16 invocations per
+ * SIMD instruction on a few CPU threads, and pays per invocation for the
+ * job prologue and loop set-up, so it wants few invocations with long loops.
+ */
+const TARGET_INVOCATIONS = { hardware: 1 << 18, software: 256 * availableParallelism() } as const;
 /** Consecutive nonces per invocation, at most (a bounded loop keeps one invocation short on slow GPUs). */
-const MAX_PER_INVOCATION = 256;
+const MAX_PER_INVOCATION = 4096;
 /** Largest dispatch: keeps invocation · perInvocation far from u32 overflow in the kernel. */
 const MAX_DISPATCH = 1 << 30;
 
 /** Nonces per invocation for a dispatch of `count` nonces. */
-export const perInvocation = (count: number): number =>
-  Math.min(MAX_PER_INVOCATION, Math.max(1, Math.ceil(count / TARGET_INVOCATIONS)));
+export const perInvocation = (count: number, software: boolean): number =>
+  Math.min(MAX_PER_INVOCATION, Math.max(1, Math.ceil(count / TARGET_INVOCATIONS[software ? 'software' : 'hardware'])));
 
 export class GpuBackend implements Backend {
   readonly name = 'gpu';
@@ -53,6 +59,11 @@ export class GpuBackend implements Backend {
   private readonly free: ScanSlot[] = [];
   private all: ScanSlot[] = [];
   private size: number;
+  /** Measured nonces per ms of the device, and when the work queued on it should be done (performance.now()). */
+  private rate = 0;
+  private tunedRate = 0;
+  private busyUntil = 0;
+  private queued = 0;
 
   constructor(private readonly options: GpuBackendOptions) {
     this.lanes = options.inFlight ?? 2;
@@ -84,29 +95,42 @@ export class GpuBackend implements Backend {
     this.context = await openGpu(adapterSelector(this.options.adapter));
     this.all = Array.from({ length: this.lanes }, () => new ScanSlot(this.context!));
     this.free.push(...this.all);
-    if (!this.size) this.size = await this.tune(this.options.dispatchMs ?? 40);
+    const tuned = await this.tune(this.options.dispatchMs ?? 40);
+    if (!this.size) this.size = tuned;
   }
 
   /**
    * Grows a dispatch until one takes the wanted time, then sizes by the rate
    * measured on the largest. The first dispatch also pays any lazy shader
-   * compilation of the driver, so it is not measured.
+   * compilation of the driver, so it is not measured. Waiting on a dispatch
+   * polls on this thread (see ScanSlot.run), which on a software adapter
+   * slows the very device being timed; so the largest size is timed again
+   * sleeping through most of the time the last timing gave, until two agree.
    */
   private async tune(wantedMs: number): Promise<number> {
     const slot = this.free[0]!;
     const params = scanParams(new Uint8Array(80), 1n);
-    await this.dispatch(slot, params, 0, 1 << 12);
+    const run = (count: number, readyAt = 0) => slot.run(params, 0, count, perInvocation(count, this.context!.adapter.software), readyAt);
+    await run(1 << 12);
     let count = 1 << 14;
+    let ms: number;
     for (;;) {
       const t0 = performance.now();
-      await this.dispatch(slot, params, 0, count);
-      const ms = performance.now() - t0;
-      if (ms >= wantedMs / 2 || count >= MAX_DISPATCH / 2) {
-        const size = Math.round(((count / ms) * wantedMs) / 4096) * 4096;
-        return Math.min(MAX_DISPATCH, Math.max(4096, size));
-      }
+      await run(count);
+      ms = performance.now() - t0;
+      if (ms >= wantedMs / 2 || count >= MAX_DISPATCH / 2) break;
       count *= ms < wantedMs / 16 ? 8 : 2;
     }
+    for (let i = 0; i < 4; i++) {
+      const t0 = performance.now();
+      await run(count, t0 + 0.8 * ms);
+      const again = performance.now() - t0;
+      const settled = Math.abs(again - ms) < 0.05 * ms;
+      ms = Math.min(ms, again);
+      if (settled) break;
+    }
+    this.rate = this.tunedRate = count / ms;
+    return Math.min(MAX_DISPATCH, Math.max(4096, Math.round((this.rate * wantedMs) / 4096) * 4096));
   }
 
   /** One dispatch; a lost device becomes DEVICE_LOST, whatever the driver threw. */
@@ -114,7 +138,7 @@ export class GpuBackend implements Backend {
     const ctx = this.context!;
     if (ctx.lostReason === undefined) {
       try {
-        return await slot.run(params, start, count, perInvocation(count));
+        return await this.paced(slot, params, start, count);
       } catch (e) {
         // The lost promise may settle just after the failed readback: give it a moment.
         await Promise.race([ctx.device.lost, new Promise((r) => setTimeout(r, 100))]);
@@ -125,6 +149,41 @@ export class GpuBackend implements Backend {
       adapter: ctx.adapter.name,
       reason: ctx.lostReason,
     });
+  }
+
+  /**
+   * Runs a dispatch without polling for the time it should take (see
+   * ScanSlot.run): `count / rate` after the work queued before it ends.
+   * Polling late costs nothing while another dispatch is queued (the device
+   * stays busy); polling early costs a core. A result already there when
+   * polling starts means the device is faster than the estimate (raise it);
+   * a result that keeps polling waiting means slower (lower it, and the wait
+   * tells when the device really finished).
+   */
+  private async paced(slot: ScanSlot, params: Uint32Array, start: number, count: number): Promise<DispatchResult> {
+    const per = perInvocation(count, this.context!.adapter.software);
+    if (this.rate === 0) return slot.run(params, start, count, per);
+    const begin = Math.max(performance.now(), this.busyUntil);
+    const expected = count / this.rate;
+    const end = begin + expected;
+    this.busyUntil = end;
+    this.queued++;
+    try {
+      const result = await slot.run(params, start, count, per, end);
+      const done = performance.now();
+      const waited = done - Math.max(end, 0);
+      // Gentle steps: one slow dispatch (another process took the CPU) must not swing the estimate.
+      if (waited < 1) this.rate = Math.min(4 * this.tunedRate, this.rate * 1.02);
+      else {
+        this.rate = Math.max(this.tunedRate / 4, this.rate * Math.max(0.9, expected / (expected + waited)));
+        // The device really finished now: later work starts from here.
+        this.busyUntil = Math.max(done, this.busyUntil + waited);
+      }
+      if (this.queued === 1) this.busyUntil = done;
+      return result;
+    } finally {
+      this.queued--;
+    }
   }
 
   async runChunk(request: ChunkRequest): Promise<ChunkResult> {

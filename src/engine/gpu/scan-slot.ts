@@ -43,7 +43,7 @@ export class ScanSlot {
    * `perInvocation` consecutive nonces per invocation; resolves when the
    * hits are read back.
    */
-  async run(params: Uint32Array, start: number, count: number, perInvocation: number): Promise<DispatchResult> {
+  async run(params: Uint32Array, start: number, count: number, perInvocation: number, readyAt = 0): Promise<DispatchResult> {
     const { device } = this.context;
     this.words.set(params.subarray(0, SCAN_PARAM_WORDS));
     this.words[SCAN_UNIFORM.start] = start >>> 0;
@@ -55,6 +55,12 @@ export class ScanSlot {
     encodeDispatch(encoder, this.context.scanPipeline, this.bindGroup, Math.ceil(count / perInvocation));
     encoder.copyBufferToBuffer(this.hits, 0, this.readback, 0, HITS_BYTES);
     device.queue.submit([encoder.finish()]);
+    // Dawn's Node bindings poll for completion on the main thread until a map
+    // resolves, which keeps a core busy: on a software adapter that core is
+    // taken from the driver's own threads. So sleep until shortly before the
+    // result is due, and only then start polling.
+    const idle = readyAt - performance.now();
+    if (idle > 1) await new Promise((r) => setTimeout(r, idle));
     await this.readback.mapAsync(GPUMapMode.READ);
     try {
       const data = new Uint32Array(this.readback.getMappedRange());
