@@ -27,11 +27,11 @@ rows.push({ path: `wasm SIMD engine, ${cores} threads`, rate: wasm });
 for (const adapter of await listAdapters()) {
   const ctx = await openGpu(String(adapter.index));
   console.error(`${adapter.description}: pipelines compiled in ${ctx.compileMs.toFixed(0)} ms`);
-  for (const size of [0, ...sizes]) {
-    const label = size ? `dispatch ${size}` : 'tuned dispatch';
+  for (const [size, pace] of [[0, true], [0, false], ...sizes.map((s) => [s, true] as const)] as const) {
+    const label = `${size ? `dispatch ${size}` : 'tuned dispatch'}${pace ? '' : ', polling (no pacing)'}`;
     console.error(`measuring gpu[${adapter.index}] ${label} ...`);
     const epochWord = createEpochWord();
-    const backend = new GpuBackend({ epochWord, adapter: String(adapter.index), ...(size ? { dispatchSize: size } : {}) });
+    const backend = new GpuBackend({ epochWord, adapter: String(adapter.index), pace, ...(size ? { dispatchSize: size } : {}) });
     const rate = await measureEngine(new HashEngine(backend, epochWord), seconds);
     rows.push({ path: `gpu[${adapter.index}] ${adapter.name}, ${label}${size ? '' : ` (${backend.dispatchSize})`}`, rate });
   }
