@@ -17,9 +17,9 @@ export class UsageError extends HashgridError {
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parseFlags<O extends Options>(argv: string[], options: O) {
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
   } catch (e) {
     // parseArgs errors read "Unknown option '--x'..." or "Option '--x <value>' argument missing".
     const message = (e as Error).message;

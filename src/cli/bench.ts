@@ -4,27 +4,39 @@
  * and the engine's job-switch latency. Prints a table; writes JSON.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createSHA256 } from 'hash-wasm';
 import type { MiningJob } from '../core/job.js';
-import { createEngine, type BackendName } from '../engine/index.js';
+import type { HardwareProfile } from '../bus/schemas.js';
+import { createEpochWord } from '../engine/backend.js';
+import { measureEngine } from '../engine/calibrate.js';
+import { GpuBackend } from '../engine/gpu/gpu-backend.js';
+import { closeAllGpus, listAdapters, type AdapterSummary } from '../engine/gpu/webgpu.js';
+import { createEngine, HashEngine, type BackendName } from '../engine/index.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
-import { parseFlags, parseIntegerFlag } from './args.js';
+import { hardwareProfile } from '../node/profile.js';
+import { parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { benchSvg } from './bench-chart.js';
 import { formatRate } from './output.js';
 
 export const BENCH_HELP = `Usage: hashgrid bench [options]
 
-Measures sha256d hashrate of every CPU path on this machine in one run, next to
-the baselines (@noble/hashes, node:crypto, hash-wasm; one header at a time),
-and the engine's job-switch latency. Prints a table and writes JSON.
+Detects the hardware profile (CPU model, cores, SIMD features, memory, GPU
+adapters) and measures sha256d hashrate of every path on this machine in one
+run: the wasm engines (SIMD on 1..N threads: the scaling curve), every WebGPU
+adapter at its tuned dispatch size, the baselines (@noble/hashes,
+node:crypto, hash-wasm; one header at a time), and the engine's job-switch
+latency. Prints a table; writes the JSON profile and an SVG chart named
+after the machine.
 
-  --seconds <s>     time per measurement (default 3)
-  --threads <n>     threads for the all-threads row (default: one per core)
-  --out <dir>       where the JSON goes (default bench/results)
-  --json            print the JSON instead of the table
+  --seconds <s>       time per measurement (default 3)
+  --threads <n>       threads for the all-threads row (default: one per core)
+  --out <dir>         where the JSON and SVG go (default bench/results)
+  --json              print the JSON instead of the table
+  --compare <a> <b>   print two saved profiles (JSON files) side by side; measures nothing
 `;
 
 export interface BenchRow {
@@ -32,6 +44,10 @@ export interface BenchRow {
   threads: number;
   hashesPerSecond: number;
   ratioToNoble?: number;
+  /** GPU rows: the adapter, its tuned dispatch size, and the rate over the wasm SIMD engine on every core. */
+  adapter?: Pick<AdapterSummary, 'index' | 'name' | 'description' | 'software'>;
+  dispatchSize?: number;
+  ratioToWasm?: number;
 }
 
 export interface HashBenchResult {
@@ -44,6 +60,8 @@ export interface HashBenchResult {
   seconds: number;
   rows: BenchRow[];
   switchLatencyMs: { samples: number; p50: number; p99: number; max: number };
+  /** The machine measured (absent in results written before GPU support). */
+  profile?: HardwareProfile;
 }
 
 /** A header from block 125552, the Bitcoin wiki's example; any header works. */
@@ -149,16 +167,33 @@ async function switchLatency(threads: number, switches: number) {
   return { samples: latencies.length, p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1]! };
 }
 
+/** The gpu engine on one adapter at its tuned dispatch size. */
+async function gpuRate(adapter: AdapterSummary, seconds: number): Promise<BenchRow> {
+  const epochWord = createEpochWord();
+  const backend = new GpuBackend({ epochWord, adapter: String(adapter.index) });
+  const hashesPerSecond = await measureEngine(new HashEngine(backend, epochWord), seconds);
+  return {
+    name: `hashgrid gpu engine: ${adapter.name}`,
+    threads: 1,
+    hashesPerSecond,
+    adapter: { index: adapter.index, name: adapter.name, description: adapter.description, software: adapter.software },
+    dispatchSize: backend.dispatchSize,
+  };
+}
+
 export async function runHashBench(options: {
   seconds: number;
   threads: number;
   out: string;
   log: (line: string) => void;
-}): Promise<{ result: HashBenchResult; file: string }> {
+}): Promise<{ result: HashBenchResult; file: string; svg: string }> {
   const { seconds, threads, log } = options;
   const rows: BenchRow[] = [];
+  const adapters = await listAdapters().catch(() => []);
+  const steps = 5 + Math.max(0, threads - 2) + adapters.length + 1;
+  let done = 0;
   const step = async (what: string, f: () => Promise<BenchRow | BenchRow[]> | BenchRow | BenchRow[]) => {
-    log(`measuring ${what} ...`);
+    log(`[${++done}/${steps}] measuring ${what} ...`);
     const r = await f();
     rows.push(...(Array.isArray(r) ? r : [r]));
   };
@@ -167,10 +202,18 @@ export async function runHashBench(options: {
   await step('wasm scalar engine, 1 thread', () => engineRate('wasm-scalar', 1, seconds));
   await step('wasm SIMD engine, 1 thread', () => engineRate('wasm', 1, seconds));
   if (threads > 1) await step(`wasm SIMD engine, ${threads} threads`, () => engineRate('wasm', threads, seconds));
-  log('measuring job-switch latency ...');
+  // The rest of the scaling curve, after the rows earlier versions wrote (so their order stays).
+  for (let t = 2; t < threads; t++) await step(`wasm SIMD engine, ${t} threads`, () => engineRate('wasm', t, seconds));
+  for (const a of adapters) await step(`gpu engine on ${a.name}`, () => gpuRate(a, seconds));
+  await closeAllGpus();
+  log(`[${++done}/${steps}] measuring job-switch latency ...`);
   const switchLatencyMs = await switchLatency(threads, 50);
   const noble = rows[0]!.hashesPerSecond;
-  for (const r of rows) r.ratioToNoble = r.hashesPerSecond / noble;
+  const wasmAll = simdCurve(rows).at(-1)?.hashesPerSecond ?? 0;
+  for (const r of rows) {
+    r.ratioToNoble = r.hashesPerSecond / noble;
+    if (r.adapter && wasmAll) r.ratioToWasm = r.hashesPerSecond / wasmAll;
+  }
   const result: HashBenchResult = {
     kind: 'hash',
     date: new Date().toISOString(),
@@ -181,22 +224,36 @@ export async function runHashBench(options: {
     seconds,
     rows,
     switchLatencyMs,
+    profile: hardwareProfile(adapters.map((a) => ({ vendor: a.vendor, architecture: a.architecture, description: a.description }))),
   };
   mkdirSync(options.out, { recursive: true });
   const file = join(options.out, `hash-${hostname()}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  return { result, file };
+  const svg = join(options.out, `hash-${hostname()}.svg`);
+  const gpuRows = rows.filter((r) => r.adapter);
+  writeFileSync(svg, await benchSvg(`sha256d on ${result.cpu.trim()} (${result.cores} cores), ${result.host}`, rows, simdCurve(rows), gpuRows));
+  return { result, file, svg };
 }
+
+/** The wasm SIMD engine's rows by thread count: the scaling curve. */
+const simdCurve = (rows: readonly BenchRow[]) =>
+  rows.filter((r) => r.name === 'hashgrid wasm SIMD engine').sort((a, b) => a.threads - b.threads);
 
 export function formatHashBench(r: HashBenchResult): string {
   const w = Math.max(...r.rows.map((x) => x.name.length));
+  const p = r.profile;
   const lines = [
     `sha256d on ${r.cpu} (${r.cores} cores), node ${r.node}, ${r.seconds} s per row`,
+    ...(p
+      ? [
+          `profile: ${p.hostname}, ${(p.memoryBytes / 2 ** 30).toFixed(1)} GiB, SIMD ${p.simd.join(' ') || 'none'}; GPUs: ${p.gpus.map((g) => `${g.vendor} ${g.architecture} (${g.description})`).join('; ') || 'none'}`,
+        ]
+      : []),
     '',
-    `${'path'.padEnd(w)}  threads  ${'rate'.padStart(11)}  per thread  × noble`,
+    `${'path'.padEnd(w)}  threads  ${'rate'.padStart(11)}  per thread  × noble  × wasm`,
     ...r.rows.map(
       (x) =>
-        `${x.name.padEnd(w)}  ${String(x.threads).padStart(7)}  ${formatRate(x.hashesPerSecond).padStart(11)}  ${formatRate(x.hashesPerSecond / x.threads).padStart(10)}  ${x.ratioToNoble!.toFixed(1).padStart(7)}`,
+        `${x.name.padEnd(w)}  ${String(x.threads).padStart(7)}  ${formatRate(x.hashesPerSecond).padStart(11)}  ${formatRate(x.hashesPerSecond / x.threads).padStart(10)}  ${x.ratioToNoble!.toFixed(1).padStart(7)}${x.ratioToWasm ? `  ${x.ratioToWasm.toFixed(2).padStart(6)}` : ''}`,
     ),
     '',
     `job switch (new job → all workers on it), ${r.switchLatencyMs.samples} switches: p50 ${r.switchLatencyMs.p50.toFixed(2)} ms, p99 ${r.switchLatencyMs.p99.toFixed(2)} ms`,
@@ -205,23 +262,62 @@ export function formatHashBench(r: HashBenchResult): string {
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
+  const { values, positionals } = parseFlags(argv, {
     seconds: { type: 'string' },
     threads: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
+    compare: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
-  });
+  }, true);
   if (values.help) {
     process.stdout.write(BENCH_HELP);
     return 0;
   }
+  if (values.compare) {
+    if (positionals.length !== 2) throw new UsageError('--compare', `expected two profile JSON files, got ${positionals.length}`);
+    const [a, b] = positionals.map(readBench);
+    process.stdout.write(`${compareBench(a!, b!)}\n`);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError('arguments', `unexpected "${positionals[0]}" (files go with --compare)`);
   const seconds = values.seconds === undefined ? 3 : parseIntegerFlag('--seconds', values.seconds, 1, 600);
   const threads = values.threads === undefined ? availableParallelism() : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const out = values.out ?? join(PACKAGE_ROOT, 'bench', 'results');
   const quiet = values.json === true;
-  const { result, file } = await runHashBench({ seconds, threads, out, log: (l) => quiet || process.stderr.write(`${l}\n`) });
+  const { result, file, svg } = await runHashBench({ seconds, threads, out, log: (l) => quiet || process.stderr.write(`${l}\n`) });
   if (quiet) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(`${formatHashBench(result)}\n\nwrote ${file}\n`);
+  else process.stdout.write(`${formatHashBench(result)}\n\nwrote ${file}\nwrote ${svg}\n`);
   return 0;
+}
+
+function readBench(path: string): HashBenchResult {
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as HashBenchResult;
+    if (r.kind !== 'hash' || !Array.isArray(r.rows)) throw new Error('not a hashgrid bench result');
+    return r;
+  } catch (e) {
+    throw new UsageError('--compare', `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Two profiles side by side: every path of either, with both rates and b/a. */
+export function compareBench(a: HashBenchResult, b: HashBenchResult): string {
+  const key = (r: BenchRow) => `${r.name} ×${r.threads}`;
+  const keys = [...new Set([...a.rows.map(key), ...b.rows.map(key)])];
+  const rate = (r: HashBenchResult, k: string) => r.rows.find((x) => key(x) === k)?.hashesPerSecond;
+  const w = Math.max(4, ...keys.map((k) => k.length));
+  const col = (r: HashBenchResult) => `${r.host} (${r.cores} cores)`;
+  const cw = Math.max(11, col(a).length, col(b).length);
+  const show = (v: number | undefined) => (v === undefined ? '—' : formatRate(v)).padStart(cw);
+  return [
+    `a: ${a.host}, ${a.cpu.trim()}, ${a.date}`,
+    `b: ${b.host}, ${b.cpu.trim()}, ${b.date}`,
+    '',
+    `${'path'.padEnd(w)}  ${col(a).padStart(cw)}  ${col(b).padStart(cw)}    b/a`,
+    ...keys.map((k) => {
+      const [x, y] = [rate(a, k), rate(b, k)];
+      return `${k.padEnd(w)}  ${show(x)}  ${show(y)}  ${x && y ? (y / x).toFixed(2).padStart(5) : '    —'}`;
+    }),
+  ].join('\n');
 }

@@ -9,6 +9,7 @@ import { PACKAGE_ROOT } from '../engine/paths.js';
 import { UsageError } from './args.js';
 import { benchCommand } from './bench.js';
 import { centerCommand } from './center.js';
+import { gpusCommand } from './gpus.js';
 import { nodeCommand } from './node.js';
 import { scanCommand } from './scan.js';
 import { schedulerCommand } from './scheduler.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   center: { run: centerCommand, summary: 'run a distribution center (sub-accounts, Stratum V1, share validation)' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },
   bench: { run: benchCommand, summary: 'measure sha256d hashrate of every path on this machine' },
+  gpus: { run: gpusCommand, summary: 'list the WebGPU adapters (--gpu / HASHGRID_GPU pick one)' },
 };
 
 const HELP = `Usage: hashgrid <command> [options]

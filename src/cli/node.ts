@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import { nodeInboxPrefix, redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
 import { isValidNodeId } from '../bus/subjects.js';
-import { BACKENDS, parseBackendChoice, resolveBackend } from '../engine/index.js';
+import { resolveBackend } from '../engine/calibrate.js';
+import { BACKENDS, parseBackendChoice } from '../engine/index.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
@@ -47,13 +48,14 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   if (!values.nats) throw new UsageError('--nats', 'required: the NATS server URL, e.g. nats://127.0.0.1:4222');
   const nodeId = values.id ?? defaultNodeId();
   if (!isValidNodeId(nodeId)) throw new UsageError('--id', `expected letters, digits, _ and - (at most 64), got "${nodeId}"`);
-  const backend = resolveBackend(forFlag('--backend', () => parseBackendChoice(values.backend ?? 'auto')));
+  const choice = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'auto'));
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
   const password = values['password-file'] ? readSecret('--password-file', values['password-file']) : process.env.HASHGRID_NATS_PASSWORD;
   const nkeySeed = values['nkey-seed-file'] ? readSecret('--nkey-seed-file', values['nkey-seed-file']) : undefined;
 
   const log = (line: string) => process.stderr.write(`[node ${nodeId}] ${line}\n`);
+  const backend = await resolveBackend(choice, { log, ...(threads ? { threads } : {}) });
   const nc = await connectBus({
     servers: values.nats,
     name: `hashgrid-node-${nodeId}`,

@@ -5,7 +5,9 @@ import { headerBits, parseHeaderHex } from '../core/header.js';
 import { NONCES_PER_HEADER } from '../core/job.js';
 import { hashToDisplayHex } from '../core/sha256d.js';
 import { bitsToTarget, difficultyToTarget, parseTargetHex, targetToHex } from '../core/target.js';
-import { createEngine, parseBackendName, BACKENDS } from '../engine/index.js';
+import { resolveBackend } from '../engine/calibrate.js';
+import { closeAllGpus } from '../engine/gpu/webgpu.js';
+import { BACKENDS, describeSpec, openEngine, parseBackendChoice } from '../engine/index.js';
 import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
 import { formatCount, formatRate, progressBar } from './output.js';
 
@@ -20,7 +22,8 @@ Searches nonces of one 80-byte block header for sha256d hashes that meet a targe
   --target <hex>        target as 64 hex digits, big-endian display form
   --difficulty <d>      target from a pool difficulty (difficulty 1 = 0xffff * 2^208)
                         (default target: the header's own bits)
-  --backend <name>      ${Object.keys(BACKENDS).join(' | ')} (default wasm)
+  --backend <name>      auto | ${Object.keys(BACKENDS).join(' | ')} (default wasm)
+  --gpu <index|name>    GPU adapter for gpu (see \`hashgrid gpus\`; default $HASHGRID_GPU, else high-performance)
   --threads <n>         worker threads (default: one per core)
   --json                print one JSON object: {"backend","hashes","seconds","hits":[{"nonce","hash"}]}
 `;
@@ -34,6 +37,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     target: { type: 'string' },
     difficulty: { type: 'string' },
     backend: { type: 'string' },
+    gpu: { type: 'string' },
     threads: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -57,11 +61,19 @@ export async function scanCommand(argv: string[]): Promise<number> {
         : values.difficulty !== undefined
           ? forFlag('--difficulty', () => difficultyToTarget(parseDifficulty(values.difficulty!)))
           : forFlag('--header', () => bitsToTarget(headerBits(header)));
-  const backend = forFlag('--backend', () => parseBackendName(values.backend ?? 'wasm'));
+  const choice = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'wasm'));
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
 
-  const engine = createEngine({ backend, ...(threads ? { threads } : {}) });
   const quiet = values.json === true;
+  const log = (line: string) => quiet || process.stderr.write(`${line}\n`);
+  const backend = await resolveBackend(choice, { log, ...(threads ? { threads } : {}) });
+  if (choice === 'auto') log(`auto: ${describeSpec(backend)}`);
+  const engine = await openEngine({ backend, log, ...(threads ? { threads } : {}), ...(values.gpu !== undefined ? { adapter: values.gpu } : {}) }).catch(
+    async (e) => {
+      await closeAllGpus();
+      throw e;
+    },
+  );
   const bar = progressBar(count, 'scan', quiet);
   const abort = new AbortController();
   const onSigint = () => abort.abort(new Error('interrupted'));
@@ -90,6 +102,8 @@ export async function scanCommand(argv: string[]): Promise<number> {
     bar.stop();
     process.off('SIGINT', onSigint);
     await engine.close();
+    // Dawn keeps the process alive while a device exists.
+    await closeAllGpus();
   }
 }
 

@@ -16,7 +16,8 @@ import { connectBus } from '../bus/connect.js';
 import { NatsServer } from '../bus/server.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { demoSubAccounts, startCenter, type CenterStack } from './center.js';
-import { BACKENDS, parseBackendChoice, resolveBackend, type BackendChoice } from '../engine/index.js';
+import { resolveBackend } from '../engine/calibrate.js';
+import { BACKENDS, parseBackendChoice, type BackendChoice } from '../engine/index.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
@@ -125,7 +126,11 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
     const agent = await NodeAgent.start({
       nc: nodeConn,
       nodeId,
-      backend: resolveBackend(options.backend ?? 'auto'),
+      backend: await resolveBackend(options.backend ?? 'auto', {
+        log,
+        cacheFile: join(options.stateDir, 'calibration.json'),
+        ...(options.threads ? { threads: options.threads } : {}),
+      }),
       ...(options.threads ? { threads: options.threads } : {}),
       ...(options.calibrateMs !== undefined ? { calibrateMs: options.calibrateMs } : {}),
       metrics,

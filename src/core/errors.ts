@@ -22,6 +22,10 @@ export const ErrorCode = {
   UNKNOWN_BACKEND: 'UNKNOWN_BACKEND',
   /** A backend cannot run here (no adapter, module not built). */
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  /** No WebGPU adapter (or none matching the selector), or the kernels failed to compile. */
+  GPU_UNAVAILABLE: 'GPU_UNAVAILABLE',
+  /** The GPU device was lost (driver reset, device destroyed) while hashing. */
+  DEVICE_LOST: 'DEVICE_LOST',
   /** A backend reported a hit that the reference hash does not confirm. */
   HIT_VERIFICATION_FAILED: 'HIT_VERIFICATION_FAILED',
   /** Work was replaced by other work, or stopped, before it finished. */

@@ -16,6 +16,11 @@ export interface ChunkRequest {
   count: number;
   /** The epoch this chunk was issued under. */
   epoch: number;
+  /**
+   * The engine lane (0 ≤ lane < lanes) running this chunk: a lane runs one
+   * chunk at a time, so a mixed backend can give each lane a fixed part.
+   */
+  lane?: number;
 }
 
 export interface ChunkResult {
@@ -27,8 +32,6 @@ export interface ChunkResult {
   found: number;
   /** True when the chunk was abandoned because the epoch moved. */
   aborted: boolean;
-  /** Which lane ran it (worker thread id, or dispatch slot). */
-  lane: number;
   /** Wall-clock time (ms, performance.timeOrigin + now) when hashing started and ended. */
   startedAt: number;
   endedAt: number;

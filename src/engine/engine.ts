@@ -151,8 +151,11 @@ export class HashEngine {
   private wake: (() => void) | undefined;
   private wakeup: Promise<void>;
   private closed = false;
-  /** Measured hashes per ms of one lane (EWMA); 0 until the first chunk. */
-  private laneRate = 0;
+  /**
+   * Measured hashes per ms of each lane (EWMA); 0 until its first chunk. Per
+   * lane, because a mixed backend's lanes differ (a GPU lane and a CPU thread).
+   */
+  private readonly laneRates: number[];
   private readonly pumps: Promise<void>[];
 
   /**
@@ -166,7 +169,8 @@ export class HashEngine {
     this.epochWord = epochWord;
     this.meter = new HashrateMeter(options.meterWindowMs ?? 10_000);
     this.wakeup = new Promise((r) => (this.wake = r));
-    this.pumps = Array.from({ length: backend.lanes }, () => this.pump());
+    this.laneRates = Array.from({ length: backend.lanes }, () => 0);
+    this.pumps = Array.from({ length: backend.lanes }, (_, lane) => this.pump(lane));
   }
 
   /** Hashes `range.count` nonces from `range.start`; resolves with the verified hits. */
@@ -251,9 +255,10 @@ export class HashEngine {
     wake?.();
   }
 
-  private chunkSize(work: Work): number {
+  private chunkSize(work: Work, lane: number): number {
     if (this.options.chunkSize) return this.options.chunkSize;
-    const wanted = this.laneRate > 0 ? this.laneRate * (this.options.chunkMs ?? 75) : this.backend.initialChunk;
+    const rate = this.laneRates[lane]!;
+    const wanted = rate > 0 ? rate * (this.options.chunkMs ?? 75) : this.backend.initialChunk;
     // Spread a small scan over every lane rather than one big chunk on one.
     const share = Math.ceil(work.total / this.backend.lanes);
     const size = Math.min(wanted, share, 1 << 26);
@@ -265,13 +270,13 @@ export class HashEngine {
    * to come back: the backend abandons it within a slice, and the new chunk
    * is already handed over to start right after.
    */
-  private async pump(): Promise<void> {
+  private async pump(lane: number): Promise<void> {
     while (!this.closed) {
       const work = this.work;
       const wakeup = this.wakeup;
       let chunk: Chunk | undefined;
       try {
-        chunk = work?.next(this.chunkSize(work));
+        chunk = work?.next(this.chunkSize(work, lane));
       } catch (e) {
         // A job handed us a bad header: that job fails, the engine carries on.
         this.fail(work!, e as Error);
@@ -284,11 +289,11 @@ export class HashEngine {
       const issued = chunk;
       work.outstanding++;
       const running = this.backend
-        .runChunk({ header: issued.header, target: work.target, params: issued.params, start: issued.start, count: issued.count, epoch: work.epoch })
+        .runChunk({ header: issued.header, target: work.target, params: issued.params, start: issued.start, count: issued.count, epoch: work.epoch, lane })
         .then(
           (result) => {
             work.outstanding--;
-            if (work.epoch === this.epoch) this.absorb(work, issued, result);
+            if (work.epoch === this.epoch) this.absorb(work, issued, result, lane);
           },
           (e: Error) => {
             work.outstanding--;
@@ -299,10 +304,10 @@ export class HashEngine {
     }
   }
 
-  private absorb(work: Work, chunk: Chunk, result: ChunkResult): void {
+  private absorb(work: Work, chunk: Chunk, result: ChunkResult, lane: number): void {
     this.meter.record(result.hashes);
-    if (!work.laneStarts.has(result.lane)) {
-      work.laneStarts.set(result.lane, result.startedAt);
+    if (!work.laneStarts.has(lane)) {
+      work.laneStarts.set(lane, result.startedAt);
       if (work.laneStarts.size === this.backend.lanes) {
         const completedAt = Math.max(...work.laneStarts.values());
         work.listener.onSwitched?.(completedAt - work.switchedAt, completedAt);
@@ -312,7 +317,8 @@ export class HashEngine {
     const ms = result.endedAt - result.startedAt;
     if (!result.aborted && ms > 1) {
       const rate = result.hashes / ms;
-      this.laneRate = this.laneRate === 0 ? rate : 0.7 * this.laneRate + 0.3 * rate;
+      const old = this.laneRates[lane]!;
+      this.laneRates[lane] = old === 0 ? rate : 0.7 * old + 0.3 * rate;
     }
     work.droppedHits += result.found - result.hits.length;
     for (const nonce of result.hits) {

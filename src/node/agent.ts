@@ -38,7 +38,7 @@ import {
   type NodeState,
 } from '../bus/schemas.js';
 import { isValidNodeId, NODE_SERVICE_NAME, subjects } from '../bus/subjects.js';
-import { createEngine, type BackendName, type HashEngine } from '../engine/index.js';
+import { createEngine, type BackendSpec, type HashEngine } from '../engine/index.js';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import { ShareOutbox } from './outbox.js';
 import { hardwareProfile } from './profile.js';
@@ -51,7 +51,7 @@ export interface NodeAgentOptions {
   /** Subject-safe id (default: hostname-pid). */
   nodeId: string;
   /** Engine backend (default `wasm`). */
-  backend?: BackendName;
+  backend?: BackendSpec;
   threads?: number;
   /** Heartbeat period until a pool says otherwise (default 2000 ms). */
   heartbeatMs?: number;

@@ -56,7 +56,7 @@ describe('hashgrid scan', () => {
     ['a zero target', ['--header', genesis.header, '--target', '0'.repeat(64)], /--target: expected a target from 1/],
     ['count 0', ['--header', genesis.header, '--count', '0'], /--count: expected an integer from 1 to 4294967296, got "0"/],
     ['count past 2^32', ['--header', genesis.header, '--start', '10', '--count', '4294967296'], /--count: expected an integer from 1 to 4294967286/],
-    ['an unknown backend', ['--header', genesis.header, '--backend', 'quantum'], /--backend: expected one of wasm, wasm-scalar, reference, got "quantum"/],
+    ['an unknown backend', ['--header', genesis.header, '--backend', 'quantum'], /--backend: expected one of auto, wasm, gpu, wasm-scalar, reference, got "quantum"/],
     ['two targets', ['--header', genesis.header, '--bits', '1d00ffff', '--difficulty', '2'], /--difficulty: give only one of/],
     ['an unknown flag', ['--header', genesis.header, '--frobnicate'], /--frobnicate: Unknown option/],
     ['threads 0', ['--header', genesis.header, '--threads', '0'], /--threads: expected an integer from 1/],
@@ -73,7 +73,7 @@ describe('hashgrid scan', () => {
   it('rejects an unknown command with exit code 2', () => {
     const r = hashgrid('mine-everything');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/command: expected one of up, node, scheduler, center, scan, bench/);
+    expect(r.stderr).toMatch(/command: expected one of up, node, scheduler, center, scan, bench, gpus/);
   });
 });
 
@@ -86,7 +86,9 @@ describe('hashgrid bench', () => {
     expect(r.stdout).toMatch(/job switch .* p50 [\d.]+ ms, p99 [\d.]+ ms/);
     const file = /wrote (.*\.json)/.exec(r.stdout)![1]!;
     const json = JSON.parse(readFileSync(file, 'utf8'));
-    expect(json.rows.map((x: { name: string }) => x.name)).toEqual([
+    // The rows earlier versions wrote come first, in their order; then one row per GPU adapter.
+    const names = json.rows.map((x: { name: string }) => x.name);
+    expect(names.slice(0, 6)).toEqual([
       '@noble/hashes sha256(sha256(h))',
       'node:crypto createHash x2',
       'hash-wasm sha256 x2 (reused hasher)',
@@ -94,7 +96,19 @@ describe('hashgrid bench', () => {
       'hashgrid wasm SIMD engine',
       'hashgrid wasm SIMD engine',
     ]);
+    const gpuRows = json.rows.filter((x: { adapter?: unknown }) => x.adapter);
+    expect(gpuRows.length).toBe(json.profile.gpus.length);
+    expect(gpuRows.length).toBeGreaterThan(0); // lavapipe at least
+    for (const row of gpuRows) expect(row).toMatchObject({ dispatchSize: expect.any(Number), ratioToWasm: expect.any(Number) });
     for (const row of json.rows) expect(row.hashesPerSecond).toBeGreaterThan(0);
     expect(json.switchLatencyMs.samples).toBe(50);
+    expect(json.profile).toMatchObject({ cores: expect.any(Number), cpuModel: expect.any(String), simd: expect.any(Array) });
+    expect(r.stderr).toMatch(/^\[1\/\d+\] measuring/m);
+    const svg = /wrote (.*\.svg)/.exec(r.stdout)![1]!;
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    const compared = hashgrid('bench', '--compare', file, file);
+    expect(compared.code, compared.stderr).toBe(0);
+    expect(compared.stdout).toMatch(/^hashgrid wasm SIMD engine ×1 +\S+ [kM]H\/s +\S+ [kM]H\/s +1\.00$/m);
+    expect(hashgrid('bench', '--compare', file).code).toBe(2);
   });
 });

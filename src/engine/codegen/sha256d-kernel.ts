@@ -122,6 +122,24 @@ export function buildSha256dKernel(jobStage: 1 | 2 = 1): Sha256dKernelDag {
   return { dag: d, h7: h7! };
 }
 
+/** Input names of a general compression: chaining value s0..s7, message block x0..x15. */
+export const COMPRESSION_INPUTS = {
+  state: Array.from({ length: 8 }, (_, i) => `s${i}`),
+  block: Array.from({ length: 16 }, (_, i) => `x${i}`),
+} as const;
+
+/**
+ * One whole SHA-256 compression (FIPS 180-4 §6.2.2 steps 1–4, feed-forward
+ * included) with every input known only at run time: the general function the
+ * WGSL kernels use for batch hashing and to confirm a rare candidate in full.
+ */
+export function buildCompression(): { dag: Dag; outputs: Node[] } {
+  const d = new Dag();
+  const state = COMPRESSION_INPUTS.state.map((n) => d.input(n, 2));
+  const block = COMPRESSION_INPUTS.block.map((n) => d.input(n, 2));
+  return { dag: d, outputs: compress(d, state, block, false) };
+}
+
 /*
  * The same computation cut into pieces for a *rolled* kernel, whose hot loop
  * is short enough to stay in the instruction caches (the fully unrolled

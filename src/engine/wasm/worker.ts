@@ -3,7 +3,6 @@
  * the @noble/hashes reference), in slices short enough that a moved epoch
  * word stops it within a few milliseconds.
  */
-import { threadId } from 'node:worker_threads';
 import { sha256d, meetsTarget } from '../../core/sha256d.js';
 import { wallClockMs, type ChunkResult } from '../backend.js';
 import { WasmHasher, type ScanKernel } from './module.js';
@@ -34,7 +33,7 @@ export default function scanChunk(task: WorkerTask): ChunkResult {
   const scanSlice = task.kernel === 'reference' ? referenceSlice(task) : wasmSlice(task);
   while (done < task.count) {
     if (Atomics.load(task.epochWord, 0) !== task.epoch) {
-      return { hashes: done, hits, found, aborted: true, lane: threadId, startedAt, endedAt: wallClockMs() };
+      return { hashes: done, hits, found, aborted: true, startedAt, endedAt: wallClockMs() };
     }
     const n = Math.min(task.slice, task.count - done);
     const r = scanSlice(task.start + done, n);
@@ -42,7 +41,7 @@ export default function scanChunk(task: WorkerTask): ChunkResult {
     for (const h of r.hits) if (hits.length < WasmHasher.MAX_HITS) hits.push(h);
     done += n;
   }
-  return { hashes: done, hits, found, aborted: false, lane: threadId, startedAt, endedAt: wallClockMs() };
+  return { hashes: done, hits, found, aborted: false, startedAt, endedAt: wallClockMs() };
 }
 
 function wasmSlice(task: WorkerTask) {

@@ -1,0 +1,51 @@
+/**
+ * A GPU lost under a running scan: the engine logs it, carries the job on
+ * wasm threads, and loses no nonce and no hit. The loss is real: the shared
+ * device is destroyed (`device.destroy()`), so this file has its own process.
+ */
+import { describe, expect, it } from 'vitest';
+import { headerBits, parseHeaderHex } from '../../src/core/header.js';
+import { bitsToTarget } from '../../src/core/target.js';
+import { createEngine, gpuBackendsOf } from '../../src/engine/index.js';
+import { openGpu } from '../../src/engine/gpu/webgpu.js';
+import { bitcoinHeaders } from '../helpers/vectors.js';
+
+describe('gpu device loss', () => {
+  it('falls back to wasm mid-scan without losing the job', async () => {
+    const genesis = bitcoinHeaders()[0]!;
+    const header = parseHeaderHex(genesis.header);
+    const lines: string[] = [];
+    // Small chunks: many chunks run on the GPU before the loss and many on wasm after it.
+    const engine = createEngine({ backend: 'gpu', threads: 2, chunkSize: 1 << 16, log: (l) => lines.push(l) });
+    try {
+      const [gpu] = gpuBackendsOf(engine.backend);
+      await gpu!.ready;
+      let destroyed = false;
+      const count = 3_000_000;
+      const start = genesis.nonce - count + 1000; // the real nonce is near the end: found after the loss
+      const result = await engine.scan(
+        { header, start, count, target: bitsToTarget(headerBits(header)) },
+        {
+          onProgress: (done) => {
+            if (!destroyed && done >= 500_000) {
+              destroyed = true;
+              gpu!.gpu.device.destroy();
+            }
+          },
+        },
+      );
+      expect(destroyed).toBe(true);
+      expect(result.hashes).toBe(count);
+      expect(result.hits.map((h) => h.nonce)).toEqual([genesis.nonce]);
+      expect(result.backend).toBe('wasm');
+      expect(lines.join('\n')).toMatch(/DEVICE_LOST: GPU device lost .*; continuing on wasm/);
+      expect(gpu!.gpu.lostReason).toMatch(/destroyed/);
+    } finally {
+      await engine.close();
+    }
+    // The lost device left the cache: the next user gets a working one.
+    const fresh = await openGpu();
+    expect(fresh.lostReason).toBeUndefined();
+    fresh.device.destroy();
+  });
+});
