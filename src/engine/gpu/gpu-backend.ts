@@ -59,6 +59,7 @@ export class GpuBackend implements Backend {
   readonly ready: Promise<void>;
   private context: GpuContext | undefined;
   private readonly free: ScanSlot[] = [];
+  private readonly slotWaiters: (() => void)[] = [];
   private all: ScanSlot[] = [];
   private size: number;
   /** Measured nonces per ms of the device, and when the work queued on it should be done (performance.now()). */
@@ -188,8 +189,12 @@ export class GpuBackend implements Backend {
 
   async runChunk(request: ChunkRequest): Promise<ChunkResult> {
     await this.ready;
-    const slot = this.free.pop();
-    if (!slot) throw new Error(`gpu backend: more than ${this.lanes} chunks in flight`);
+    // The engine hands a lane its next chunk before the abandoned one returns: wait for a slot.
+    let slot = this.free.pop();
+    while (!slot) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      slot = this.free.pop();
+    }
     const startedAt = wallClockMs();
     const hits: number[] = [];
     let found = 0;
@@ -208,6 +213,7 @@ export class GpuBackend implements Backend {
       return { hashes: done, hits, found, aborted: false, startedAt, endedAt: wallClockMs() };
     } finally {
       this.free.push(slot);
+      this.slotWaiters.shift()?.();
     }
   }
 
