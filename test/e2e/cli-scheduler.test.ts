@@ -57,10 +57,14 @@ describe('hashgrid scheduler', () => {
 
     // Let the scheduler forward everything, then compare with the stream.
     const jsm = await jetstreamManager(nc);
+    let last = '';
     await waitFor(async () => {
       const c = await jsm.consumers.info(streams.shares.name, 'scheduler-resume');
+      last = `pending ${c.num_pending}, awaiting ack ${c.num_ack_pending}, redelivered ${c.num_redelivered}`;
       return c.num_pending === 0 && c.num_ack_pending === 0;
-    }, 15_000, 'every share forwarded');
+    }, 30_000, 'every share forwarded').catch((e: Error) => {
+      throw new Error(`${e.message} (${last}); scheduler log:\n${second.err().slice(-2000)}`);
+    });
     const stored = (await jsm.streams.info(streams.shares.name)).state.messages;
     const { duplicate = 0, ...otherRejections } = center.stats.rejected;
     const rejected = Object.values(otherRejections).reduce((a, b) => a + b, 0);
