@@ -219,6 +219,10 @@ export class GpuBackend implements Backend {
 
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
+    // Chunks still in flight see the moved epoch after their current dispatch: let them end
+    // before their buffers go (destroying a buffer under a pending readback is a validation error).
+    const deadline = Date.now() + 5000;
+    while (this.free.length < this.all.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     // The device is shared (webgpu.ts): only this backend's buffers go.
     for (const s of this.all) s.destroy();
     this.all = [];
