@@ -8,6 +8,7 @@ import { connectBus } from '../bus/connect.js';
 import { request } from '../bus/rpc.js';
 import { SCHEMA_VERSION, SchedulerStatus, SchedulerStatusRequest } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
+import { busErrorCounter, createRegistry, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodePool } from '../node/pool.js';
 import { parsePlan, Scheduler } from '../scheduler/scheduler.js';
 import { forFlag, parseFlags, UsageError } from './args.js';
@@ -59,13 +60,17 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   const nc = await connectFrom(values);
   const pool = new NodePool(nc);
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
-  const scheduler = await Scheduler.start({ nc, pool, plan, log });
+  const registry = createRegistry('scheduler');
+  const served = await serveMetrics(registry, 0);
+  const scheduler = await Scheduler.start({ nc, pool, plan, log, metrics: schedulerMetrics(registry), onError: busErrorCounter(registry) });
+  log(`metrics at ${served.url}`);
   process.stdout.write(`scheduler plan ${scheduler.plan.name} (${scheduler.plan.mode}) on ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await scheduler.stop();
+  served.server.close();
   pool.stop();
   await nc.drain();
   return 0;

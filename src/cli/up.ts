@@ -18,7 +18,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { demoSubAccounts, startCenter, type CenterStack } from './center.js';
 import { resolveBackend } from '../engine/calibrate.js';
 import { BACKENDS, parseBackendChoice, type BackendChoice } from '../engine/index.js';
-import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
+import { createRegistry, nodeMetrics, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
 import { forFlag, parseFlags, parseIntegerFlag } from './args.js';
@@ -120,6 +120,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       pool,
       plan: { name: 'default', subAccounts: subAccounts.map((a) => ({ center: 'main', id: a.id, password: a.password })), sliceMs: 6000 },
       onError: metrics.busErrors,
+      metrics: schedulerMetrics(registry),
       log: (l) => log(`scheduler: ${l}`),
     });
     cleanups.push(() => scheduler.stop());

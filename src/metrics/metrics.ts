@@ -56,3 +56,13 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
   const address = server.address() as { port: number };
   return { server, url: `http://${host}:${address.port}/metrics` };
 }
+
+export function schedulerMetrics(registry: Registry) {
+  return {
+    decisions: new Counter({ name: 'hashgrid_scheduler_events_total', help: 'Scheduler decisions and transitions, by kind', labelNames: ['kind'], registers: [registry] }),
+    upToStandard: new Gauge({ name: 'hashgrid_scheduler_up_to_standard', help: '1 when the sub-account is up to standard', labelNames: ['account'], registers: [registry] }),
+    delivered: new Gauge({ name: 'hashgrid_scheduler_delivered_hashrate', help: 'Delivered H/s over the standard window, per sub-account', labelNames: ['account'], registers: [registry] }),
+    forwarded: new Counter({ name: 'hashgrid_scheduler_shares_forwarded_total', help: 'Node shares forwarded to centers, by outcome', labelNames: ['outcome'], registers: [registry] }),
+  };
+}
+export type SchedulerMetrics = ReturnType<typeof schedulerMetrics>;

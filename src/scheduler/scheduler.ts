@@ -50,6 +50,7 @@ import {
 } from '../bus/schemas.js';
 import { buckets, streams, subjects } from '../bus/subjects.js';
 import { ensureSharesStream } from '../center/demo-feeder.js';
+import type { SchedulerMetrics } from '../metrics/metrics.js';
 import type { NodePool } from '../node/pool.js';
 import { buildHeader, hex32 } from '../stratum/job.js';
 import { decide, materiallyDifferent, type Plan, type PolicyAccount, type PolicyNode, type Slice } from './policy.js';
@@ -79,6 +80,7 @@ export interface SchedulerOptions {
   /** A node delivering under this share of its peers' (calibration-relative) rate for 3 decisions is failed (default 0.5). */
   underDelivery?: number;
   onError?: BusErrorSink;
+  metrics?: SchedulerMetrics;
   log?: (line: string) => void;
 }
 
@@ -281,6 +283,8 @@ export class Scheduler {
         if (changed) for (const r of this.rotation.values()) if (r.account === key) r.account = undefined; // re-issue work on the new job
       }
       l.info = (await request(this.options.nc, cs.standard, StandardQuery, { v: SCHEMA_VERSION, subAccount: l.config.id }, SubAccountReply, 'StandardQuery')).info;
+      this.options.metrics?.upToStandard.set({ account: key }, l.info.upToStandard ? 1 : 0);
+      this.options.metrics?.delivered.set({ account: key }, l.info.delivered.standardWindow?.hashrate ?? 0);
       this.transition(key, l.info.upToStandard ? 'up-to-standard' : 'mining', l.info.upToStandard ? 'the center reports it up to standard' : 'below standard');
     } catch (e) {
       if (isHashgridError(e) && e.code === ErrorCode.STRATUM && /token|unauthorized/.test(e.message) && s.token) {
@@ -334,8 +338,10 @@ export class Scheduler {
     try {
       await request(this.options.nc, subjects.center(center!).result, TaskResult, { v: SCHEMA_VERSION, token: s.token, jobId: taskJobId, extranonce2, ntime, nonce: hex32(share.nonce) }, TaskResultAck, 'TaskResult');
       this.forwarded.accepted++;
+      this.options.metrics?.forwarded.inc({ outcome: 'accepted' });
     } catch (e) {
       this.forwarded.rejected++;
+      this.options.metrics?.forwarded.inc({ outcome: 'rejected' });
       this.log(`share for ${key} rejected: ${(e as Error).message}`);
     }
   }
@@ -478,6 +484,7 @@ export class Scheduler {
 
   private event(kind: string, reason: string, data?: Record<string, unknown>): void {
     this.log(`${kind}: ${reason}`);
+    this.options.metrics?.decisions.inc({ kind });
     if (this.options.nc.isClosed()) return;
     this.options.nc.publish(
       subjects.scheduler(this.plan.name).events,

@@ -92,6 +92,11 @@ export class StratumServer {
     return [...this.live.values()];
   }
 
+  /** Asks every miner to reconnect (to `host:port`, or here after `waitSeconds`), e.g. before a restart. */
+  reconnectAll(host?: string, port?: number, waitSeconds = 0): void {
+    for (const s of this.live.values()) s.notify('client.reconnect', host === undefined ? [] : [host, port ?? 0, waitSeconds]);
+  }
+
   async close(): Promise<void> {
     for (const s of this.live.values()) s.close('server closing');
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -119,6 +119,13 @@ describe('Stratum V1 against the distribution center', () => {
     expect(center.stats.rejected).toMatchObject({ duplicate: 1, 'low-difficulty': 1 });
   });
 
+  it('asks miners to reconnect (client.reconnect) and the client reports it', async () => {
+    const c = await client();
+    const asked = new Promise<{ host?: string; port?: number }>((resolve) => c.once('reconnect', resolve));
+    server.reconnectAll('127.0.0.1', port, 5);
+    expect(await asked).toEqual({ host: '127.0.0.1', port });
+  });
+
   it('negotiates BIP 310 version rolling and accepts only the negotiated bits', async () => {
     const c = await client(false);
     expect(await c.configureVersionRolling(0xffffffff)).toBe(0x1fffe000);
