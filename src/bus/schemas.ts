@@ -182,13 +182,29 @@ export type AcceptedShare = z.infer<typeof AcceptedShare>;
 
 // ---- Scheduler (src/scheduler)
 
-export const SchedulerSubAccount = z.object({
+/** A sub-account of a hashgrid distribution center, reached over NATS. */
+const CenterSubAccount = z.object({
   center: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   id: subAccountId,
   password: z.string().min(8).max(256),
   /** Lower runs first in sequential mode (default: plan order). */
   priority: z.number().int().optional(),
 });
+
+/** A sub-account of any Stratum V1 pool: the pool reports no delivered hashrate, so the plan gives the standard. */
+const PoolSubAccount = z.object({
+  pool: z.object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) }),
+  id: subAccountId,
+  /** Worker name on the pool (default `<id>.hashgrid`). */
+  worker: z.string().min(1).max(128).optional(),
+  password: z.string().max(256),
+  standard: z.number().nonnegative(),
+  windowSeconds: z.number().int().positive().max(86_400).default(600),
+  priority: z.number().int().optional(),
+});
+
+export const SchedulerSubAccount = z.union([CenterSubAccount, PoolSubAccount]);
+export type SchedulerSubAccount = z.infer<typeof SchedulerSubAccount>;
 
 /** A scheduler plan (the --plan file, JSON or YAML-free JSON). */
 export const SchedulerPlan = z.object({

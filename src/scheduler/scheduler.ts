@@ -26,8 +26,6 @@ import { ErrorCode, HashgridError, isHashgridError } from '../core/errors.js';
 import { decode, encode } from '../bus/codec.js';
 import { listen, request, serve, type BusErrorSink } from '../bus/rpc.js';
 import {
-  Authenticate,
-  Authenticated,
   Control,
   ControlDone,
   Exhausted,
@@ -38,14 +36,10 @@ import {
   SchedulerStatus,
   SchedulerStatusRequest,
   Share,
-  StandardQuery,
-  SubAccountReply,
   Task,
-  TaskRequest,
-  TaskResult,
-  TaskResultAck,
   WorkAccepted,
   WorkAssignment,
+  type SchedulerSubAccount,
   type SubAccountInfo,
 } from '../bus/schemas.js';
 import { buckets, streams, subjects } from '../bus/subjects.js';
@@ -53,6 +47,7 @@ import { ensureSharesStream } from '../center/demo-feeder.js';
 import type { SchedulerMetrics } from '../metrics/metrics.js';
 import type { NodePool } from '../node/pool.js';
 import { buildHeader, hex32 } from '../stratum/job.js';
+import { NatsCenterLink, StratumPoolLink, type CenterLink } from './links.js';
 import { decide, materiallyDifferent, type Plan, type PolicyAccount, type PolicyNode, type Slice } from './policy.js';
 
 type AccountState = 'pending' | 'authenticating' | 'mining' | 'up-to-standard' | 'failed';
@@ -64,7 +59,12 @@ interface DurableState {
 }
 
 interface Live {
-  config: SchedulerPlan['subAccounts'][number];
+  /** Where the sub-account lives: a center id, or `<host>:<port>` of a Stratum pool. */
+  center: string;
+  id: string;
+  priority: number;
+  link: CenterLink;
+  authenticated: boolean;
   info?: SubAccountInfo;
   task?: Task;
   taskAt: number;
@@ -111,7 +111,15 @@ export class Scheduler {
     this.plan = parsePlan(options.plan);
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     this.log = options.log ?? (() => {});
-    this.plan.subAccounts.forEach((a, i) => this.live.set(keyOf(a), { config: { ...a, priority: a.priority ?? i }, taskAt: 0 }));
+    this.plan.subAccounts.forEach((a, i) => this.addLive(a, a.priority ?? i));
+  }
+
+  private addLive(a: SchedulerSubAccount, priority: number): void {
+    const link =
+      'pool' in a
+        ? new StratumPoolLink(a.pool.host, a.pool.port, a.worker ?? `${a.id}.hashgrid`, a.password, a.standard, a.windowSeconds)
+        : new NatsCenterLink(this.options.nc, a.center, a.id, a.password, undefined);
+    this.live.set(keyOf(a), { center: centerOf(a), id: a.id, priority, link, authenticated: false, taskAt: 0 });
   }
 
   static async start(options: SchedulerOptions): Promise<Scheduler> {
@@ -131,6 +139,7 @@ export class Scheduler {
     this.stopped = true;
     clearInterval(this.timer);
     for (const sub of this.subs) sub.unsubscribe();
+    for (const l of this.live.values()) l.link.close();
     await this.messages?.close();
     if (this.leader) await this.kv.delete(`leader.${this.plan.name}`).catch(() => {});
   }
@@ -170,7 +179,7 @@ export class Scheduler {
       const s = this.state.accounts[key]!;
       if (!l.info || s.state === 'failed' || s.state === 'authenticating' || s.state === 'pending') continue;
       const w = l.info.delivered.standardWindow ?? { hashrate: 0 };
-      out.push({ key, center: l.config.center, standard: l.info.standard, windowSeconds: l.info.windowSeconds, delivered: w.hashrate, upToStandard: l.info.upToStandard, priority: s.priority });
+      out.push({ key, center: l.center, standard: l.info.standard, windowSeconds: l.info.windowSeconds, delivered: w.hashrate, upToStandard: l.info.upToStandard, priority: s.priority });
     }
     return out;
   }
@@ -235,13 +244,13 @@ export class Scheduler {
   private async assign(nodeId: string, key: string): Promise<boolean> {
     const l = this.live.get(key)!;
     const s = this.state.accounts[key]!;
-    if (!l.task || !s.token) return false;
+    if (!l.task || !l.authenticated) return false;
     const en2 = s.nextExtranonce2++;
     await this.save();
     const extranonce2 = en2.toString(16).padStart(l.task.extranonce2Size * 2, '0').slice(-l.task.extranonce2Size * 2);
     const header = buildHeader(l.task, { extranonce1: l.task.extranonce1, extranonce2, ntime: l.task.ntime, nonce: '00000000' });
     // Everything needed to forward a share rides in the job id, so a restarted scheduler can forward it too.
-    const jobId = [l.config.center, l.config.id, l.task.jobId, extranonce2, l.task.ntime].join('|');
+    const jobId = [l.center, l.id, l.task.jobId, extranonce2, l.task.ntime].join('|');
     try {
       await request(
         this.options.nc,
@@ -265,31 +274,37 @@ export class Scheduler {
   private async refresh(key: string): Promise<void> {
     const l = this.live.get(key)!;
     const s = this.state.accounts[key]!;
-    const cs = subjects.center(l.config.center);
     try {
-      if (!s.token) {
-        this.transition(key, 'authenticating', 'authenticating to its distribution center');
-        const auth = await request(this.options.nc, cs.authenticate, Authenticate, { v: SCHEMA_VERSION, subAccount: l.config.id, password: l.config.password }, Authenticated, 'Authenticate');
-        s.token = auth.token;
-        this.transition(key, 'mining', 'authenticated');
-        await this.save();
+      if (!l.authenticated) {
+        // A center session saved by an earlier run is resumed; otherwise authenticate.
+        if (s.token && l.link instanceof NatsCenterLink) l.link.session ??= s.token;
+        else {
+          this.transition(key, 'authenticating', 'authenticating to its distribution module');
+          await l.link.authenticate();
+          if (l.link.session) s.token = l.link.session;
+          this.transition(key, 'mining', 'authenticated');
+          await this.save();
+        }
+        l.authenticated = true;
       }
-      // A fresh task every few seconds picks up new blocks (the center makes old jobs stale).
+      // A fresh task every few seconds picks up new blocks (old jobs go stale).
       if (!l.task || Date.now() - l.taskAt > 5000) {
-        const task = await request(this.options.nc, cs.task, TaskRequest, { v: SCHEMA_VERSION, token: s.token }, Task, 'TaskRequest');
-        const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0];
+        const task = await l.link.task();
+        const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0] || l.task.prevhash !== task.prevhash;
         l.task = task;
         l.taskAt = Date.now();
         if (changed) for (const r of this.rotation.values()) if (r.account === key) r.account = undefined; // re-issue work on the new job
       }
-      l.info = (await request(this.options.nc, cs.standard, StandardQuery, { v: SCHEMA_VERSION, subAccount: l.config.id }, SubAccountReply, 'StandardQuery')).info;
+      l.info = await l.link.info();
       this.options.metrics?.upToStandard.set({ account: key }, l.info.upToStandard ? 1 : 0);
       this.options.metrics?.delivered.set({ account: key }, l.info.delivered.standardWindow?.hashrate ?? 0);
-      this.transition(key, l.info.upToStandard ? 'up-to-standard' : 'mining', l.info.upToStandard ? 'the center reports it up to standard' : 'below standard');
+      this.transition(key, l.info.upToStandard ? 'up-to-standard' : 'mining', l.info.upToStandard ? 'up to standard' : 'below standard');
     } catch (e) {
-      if (isHashgridError(e) && e.code === ErrorCode.STRATUM && /token|unauthorized/.test(e.message) && s.token) {
+      if (isHashgridError(e) && e.code === ErrorCode.STRATUM && /token|unauthorized/.test(e.message) && s.token && l.authenticated) {
         // The center forgot our session (it restarted): authenticate again.
         delete s.token;
+        l.link instanceof NatsCenterLink && (l.link.session = undefined);
+        l.authenticated = false;
         return;
       }
       if (isHashgridError(e) && (e.code === ErrorCode.STRATUM || e.code === ErrorCode.NOT_FOUND)) this.transition(key, 'failed', e.message);
@@ -320,7 +335,10 @@ export class Scheduler {
           continue;
         }
         try {
-          await this.forward(decode(Share, m.data, 'Share'));
+          if ((await this.forward(decode(Share, m.data, 'Share'))) === 'later') {
+            m.nak(500); // its sub-account is not connected yet: keep it, never drop it
+            continue;
+          }
         } catch (e) {
           this.options.onError?.(m.subject, isHashgridError(e) ? e.code : 'INTERNAL');
         }
@@ -329,21 +347,27 @@ export class Scheduler {
     })();
   }
 
-  /** A node's share → the center's task result. */
-  private async forward(share: Share): Promise<void> {
+  /** A node's share → the distribution module's task result; 'later' when its sub-account is not connected yet. */
+  private async forward(share: Share): Promise<'done' | 'later'> {
     const [center, id, taskJobId, extranonce2, ntime] = share.jobId.split('|');
     const key = `${center}/${id}`;
-    const s = this.state.accounts[key];
-    if (!s?.token || !taskJobId || !extranonce2 || !ntime) return; // not ours
+    const l = this.live.get(key);
+    if (!l || !taskJobId || !extranonce2 || !ntime) return 'done'; // not work of this plan
+    if (!l.authenticated) {
+      const token = this.state.accounts[key]?.token;
+      if (!(token && l.link instanceof NatsCenterLink)) return 'later';
+      l.link.session ??= token; // the session the work was given under
+    }
     try {
-      await request(this.options.nc, subjects.center(center!).result, TaskResult, { v: SCHEMA_VERSION, token: s.token, jobId: taskJobId, extranonce2, ntime, nonce: hex32(share.nonce) }, TaskResultAck, 'TaskResult');
+      await l.link.submit({ jobId: taskJobId, extranonce2, ntime, nonce: hex32(share.nonce) });
       this.forwarded.accepted++;
       this.options.metrics?.forwarded.inc({ outcome: 'accepted' });
     } catch (e) {
       this.forwarded.rejected++;
       this.options.metrics?.forwarded.inc({ outcome: 'rejected' });
-      this.log(`share for ${key} rejected: ${(e as Error).message}`);
+      this.log(`share for ${center}/${id} rejected: ${(e as Error).message}`);
     }
+    return 'done';
   }
 
   // ---- durable state and leadership
@@ -356,7 +380,7 @@ export class Scheduler {
       this.current = new Map(Object.entries(this.state.assignments));
       this.log(`resumed plan ${this.plan.name} at revision ${this.revision}`);
     }
-    for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.config.priority ?? 0 };
+    for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.priority };
   }
 
   /** Compare-and-set: a write based on a stale revision fails instead of overwriting. Saves run one at a time. */
@@ -399,7 +423,7 @@ export class Scheduler {
           this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
           this.revision = entry.revision;
         }
-        for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.config.priority ?? 0 };
+        for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.priority };
       }
     }
     return this.leader;
@@ -417,12 +441,13 @@ export class Scheduler {
           const key = keyOf(c.account);
           if (this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
           const priority = c.account.priority ?? this.live.size;
-          this.live.set(key, { config: { ...c.account, priority }, taskAt: 0 });
+          this.addLive(c.account, priority);
           this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
         } else {
           const key = `${c.center}/${c.id}`;
           if (!this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
           if (c.action === 'remove') {
+            this.live.get(key)!.link.close();
             this.live.delete(key);
             delete this.state.accounts[key];
           } else this.state.accounts[key]!.priority = c.priority;
@@ -493,7 +518,8 @@ export class Scheduler {
   }
 }
 
-const keyOf = (a: { center: string; id: string }) => `${a.center}/${a.id}`;
+const centerOf = (a: SchedulerSubAccount) => ('pool' in a ? `${a.pool.host}:${a.pool.port}` : a.center);
+const keyOf = (a: SchedulerSubAccount) => `${centerOf(a)}/${a.id}`;
 
 /** Validates a plan (see SchedulerPlan in src/bus/schemas.ts); errors name the field. */
 export function parsePlan(data: unknown): SchedulerPlan {
