@@ -247,3 +247,5 @@ export const PpovStatus = z.object({
   rejected: z.record(z.string(), z.number().int().nonnegative()),
 });
 export type PpovStatus = z.infer<typeof PpovStatus>;
+/** Reply to a round message published as a request (a publisher that asked whether it was taken). */
+export const PpovAccepted = z.object({ v, accepted: z.literal(true) });
