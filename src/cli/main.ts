@@ -10,6 +10,7 @@ import { UsageError } from './args.js';
 import { benchCommand } from './bench.js';
 import { centerCommand } from './center.js';
 import { nodeCommand } from './node.js';
+import { ppovCommand } from './ppov.js';
 import { scanCommand } from './scan.js';
 import { upCommand } from './up.js';
 
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node)' },
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
   center: { run: centerCommand, summary: 'run a distribution center (sub-accounts, Stratum V1, share validation)' },
+  ppov: { run: ppovCommand, summary: 'PPoV consortium ledger: init a genesis, run a node, the throughput model' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },
   bench: { run: benchCommand, summary: 'measure sha256d hashrate of every path on this machine' },
 };
