@@ -17,6 +17,7 @@ import { BACKENDS, parseBackendChoice, resolveBackend, type BackendChoice } from
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
+import { startLocalConsortium, type LocalConsortium } from '../ppov/local.js';
 import { forFlag, parseFlags, parseIntegerFlag } from './args.js';
 import { defaultNodeId } from './node.js';
 import { formatRate } from './output.js';
@@ -54,6 +55,8 @@ export interface LocalGrid {
   agent: NodeAgent;
   pool: NodePool;
   feeder: DemoFeeder;
+  /** A 4-node PPoV consortium ledger (src/ppov/local.ts). */
+  ledger: LocalConsortium;
   server: NatsServer | undefined;
   stop(): Promise<void>;
 }
@@ -111,7 +114,9 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (line) => log(`node: ${line}`),
     });
     cleanups.push(() => agent.stop());
-    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, feeder, server, stop };
+    const ledger = startLocalConsortium({ nc: serviceConn, stateDir: join(options.stateDir, 'ppov'), log: (line) => log(`ppov: ${line}`) });
+    cleanups.push(() => ledger.stop());
+    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, feeder, ledger, server, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -153,6 +158,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   out(`metrics   ${grid.metricsUrl}`);
   out(`node      ${grid.nodeId}: ${grid.agent.engineBackend}, calibrated ${formatRate(grid.agent.calibratedRate)}`);
   out(`work      demo jobs, ~1 share/s per node, every share re-validated`);
+  out(`ledger    PPoV chain ${grid.ledger.chainId}: ${grid.ledger.nodes.length} nodes in this process, block groups in ${grid.ledger.stateDir}`);
   out(seconds ? `running for ${seconds} s` : 'running; Ctrl-C stops everything');
 
   const tty = process.stdout.isTTY;

@@ -386,9 +386,11 @@ export class PpovMachine {
     }
     switch (msg.type) {
       case 'block': {
+        // A block this node already holds (its own echo, a re-send) changes nothing: skip verifying it again.
+        // A different body under a held hash would fail the Merkle check; ignoring it keeps the held one.
+        if (this.byHash.has(blockHash(msg.block))) return;
         const hash = verifyBlock(this.state, msg.block, this.hasher);
         const held = this.blocks.get(msg.block.bookkeeper);
-        if (this.byHash.has(hash)) return;
         this.byHash.set(hash, msg.block);
         if (held) {
           if (held.hash !== hash) fx.push({ kind: 'evidence', evidence: { kind: 'block-equivocation', offender: msg.block.bookkeeper, height: msg.block.height, proof: [held.block, msg.block] } });
