@@ -140,6 +140,8 @@ export class PpovTransport {
   /** Sends groups to a node that is behind, one message per group that fits the server's limit. */
   sendGroups(to: string, groups: readonly BlockGroup[]): void {
     for (const g of groups) {
+      // The transactions dominate a group's size: skip one that cannot fit without serializing it (the peer can still fetch it by sync).
+      if (g.blocks.reduce((s, b) => s + b.txs.length, 0) > this.maxPayload) continue;
       const data = encoder.encode(JSON.stringify({ v, groups: [g] }));
       if (data.length <= this.maxPayload) this.nc.publish(this.subjects.groups(to), data);
     }
