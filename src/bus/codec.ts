@@ -20,10 +20,13 @@ export function encode<S extends z.ZodType>(schema: S, value: z.input<S>): Uint8
   return encoder.encode(JSON.stringify(parsed.data));
 }
 
+/** The largest PPoV message: a block of K = 10,000 40-byte transactions is ~590 kB of JSON (nats-server's default max_payload is 1 MiB). */
+export const PPOV_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
 /** Decodes and validates `data`; `what` names the message in errors (e.g. "WorkAssignment"). */
-export function decode<S extends z.ZodType>(schema: S, data: Uint8Array, what: string): z.output<S> {
-  if (data.length > MAX_PAYLOAD_BYTES) {
-    throw new HashgridError(ErrorCode.PAYLOAD_TOO_LARGE, `${what}: ${data.length} bytes, the limit is ${MAX_PAYLOAD_BYTES}`, {
+export function decode<S extends z.ZodType>(schema: S, data: Uint8Array, what: string, maxBytes = MAX_PAYLOAD_BYTES): z.output<S> {
+  if (data.length > maxBytes) {
+    throw new HashgridError(ErrorCode.PAYLOAD_TOO_LARGE, `${what}: ${data.length} bytes, the limit is ${maxBytes}`, {
       bytes: data.length,
     });
   }

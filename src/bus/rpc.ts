@@ -29,6 +29,8 @@ export interface ServeOptions {
   queue?: string;
   /** Counts every rejected message by subject and code. */
   onError?: BusErrorSink;
+  /** Largest request accepted (default codec.MAX_PAYLOAD_BYTES). */
+  maxBytes?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export function serve<I extends z.ZodType, O extends z.ZodType>(
       if (err) return;
       void (async () => {
         try {
-          const request = decode(input, msg.data, name);
+          const request = decode(input, msg.data, name, options.maxBytes);
           const result = await handler(request, msg);
           if (msg.reply) msg.respond(encode(output, result));
         } catch (e) {
@@ -74,12 +76,13 @@ export function listen<S extends z.ZodType>(
   name: string,
   handler: (message: z.output<S>, msg: Msg) => void,
   onError?: BusErrorSink,
+  maxBytes?: number,
 ): Subscription {
   return nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) return;
       try {
-        handler(decode(schema, msg.data, name), msg);
+        handler(decode(schema, msg.data, name, maxBytes), msg);
       } catch (e) {
         onError?.(msg.subject, isHashgridError(e) ? e.code : 'INTERNAL');
       }
@@ -96,6 +99,7 @@ export async function request<I extends z.ZodType, O extends z.ZodType>(
   output: O,
   name: string,
   timeoutMs = 2000,
+  maxBytes?: number,
 ): Promise<z.output<O>> {
   let reply: Msg;
   try {
@@ -112,7 +116,7 @@ export async function request<I extends z.ZodType, O extends z.ZodType>(
   }
   const failed = ErrorReply.safeParse(safeJson(reply.data));
   if (failed.success) throw new HashgridError(failed.data.error.code as ErrorCode, failed.data.error.message, { subject, remote: true });
-  return decode(output, reply.data, `${name} reply`);
+  return decode(output, reply.data, `${name} reply`, maxBytes);
 }
 
 function safeJson(data: Uint8Array): unknown {

@@ -255,3 +255,72 @@ export const SchedulerStatus = z.object({
 export type SchedulerStatus = z.infer<typeof SchedulerStatus>;
 
 export const SchedulerEvent = z.object({ v, plan: z.string(), at: z.number().int(), kind: z.string(), reason: z.string(), data: z.record(z.string(), z.unknown()).optional() });
+// ---- PPoV consortium ledger (src/ppov): the round's messages, catch-up, submission, status.
+// The ledger objects are those of src/ppov/types.ts; signatures cover their canonical bytes (src/ppov/encode.ts).
+
+const hexOrEmpty = z.string().regex(/^([0-9a-f]{64})?$/, '64 lowercase hex characters, or empty');
+const height = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const signature = hex(64);
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+
+export const PpovBlockData = z.object({
+  height,
+  prevId: hex(32),
+  bookkeeper: nodeId,
+  merkleRoot: hex(32),
+  timestamp: z.number().int().nonnegative(),
+  reveal: hex(32),
+  txCount: z.number().int().nonnegative(),
+  txs: base64,
+  sig: signature,
+});
+const VoteEntry = z.object({ bookkeeper: nodeId, block: hexOrEmpty, approve: z.boolean() });
+export const PpovVoteData = z.object({ height, prevId: hex(32), voter: nodeId, entries: z.array(VoteEntry).max(1024), sig: signature });
+export const PpovTimeoutData = z.object({ height, view: z.number().int().min(0).max(1_000_000), voter: nodeId, sig: signature });
+export const PpovHeaderData = z.object({
+  height,
+  view: z.number().int().min(0).max(1_000_000),
+  prevId: hex(32),
+  leader: nodeId,
+  results: z.array(z.object({ bookkeeper: nodeId, block: hexOrEmpty })).max(1024),
+  seed: hex(32),
+  nextLeader: nodeId,
+  nextBookkeepers: z.array(nodeId).max(1024),
+  groupId: hex(32),
+  votes: z.array(PpovVoteData).max(1024),
+  tc: z.array(PpovTimeoutData).max(1024),
+  sig: signature,
+});
+export const PpovGroupData = z.object({ header: PpovHeaderData, blocks: z.array(PpovBlockData).max(1024) });
+
+/** Published on `ppov.<chain>.block`: a bookkeeper's block (claim 11 S1). */
+export const PpovBlock = z.object({ v, block: PpovBlockData });
+/** Published on `ppov.<chain>.vote`: a consortium node's one voting message per height (claim 11 S3). */
+export const PpovVote = z.object({ v, vote: PpovVoteData });
+/** Published on `ppov.<chain>.timeout`: the leader of (height, view) did not publish in time. */
+export const PpovTimeout = z.object({ v, timeout: PpovTimeoutData });
+/** Published on `ppov.<chain>.header`: the leader's block-group header (claim 11 S6–S8). */
+export const PpovHeader = z.object({ v, header: PpovHeaderData });
+/** Request on `ppov.<chain>.nodes.<id>.sync`: block groups from `height` on, for node `from`. */
+export const PpovSyncRequest = z.object({ v, from: nodeId, height: height.min(1) });
+/** Reply to PpovSyncRequest, and published on `ppov.<chain>.nodes.<id>.groups`: consecutive block groups. */
+export const PpovGroups = z.object({ v, groups: z.array(PpovGroupData).max(64) });
+/** Request on `ppov.<chain>.nodes.<id>.submit`: transactions (base64) for the node's next blocks. */
+export const PpovSubmit = z.object({ v, txs: z.array(base64.max(65_536)).min(1).max(10_000) });
+export const PpovSubmitted = z.object({ v, accepted: z.number().int().nonnegative(), pending: z.number().int().nonnegative() });
+export const PpovStatusRequest = z.object({ v });
+/** A node's view of its chain. */
+export const PpovStatus = z.object({
+  v,
+  nodeId,
+  chainId: z.string(),
+  height,
+  tipId: hex(32),
+  view: z.number().int().nonnegative(),
+  pending: z.number().int().nonnegative(),
+  /** Messages rejected by a ledger rule since start, by error code. */
+  rejected: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type PpovStatus = z.infer<typeof PpovStatus>;
+/** Reply to a round message published as a request (a publisher that asked whether it was taken). */
+export const PpovAccepted = z.object({ v, accepted: z.literal(true) });

@@ -53,6 +53,25 @@ export const subjects = {
 export const buckets = {
   /** Scheduler state per plan (key `state.<plan>`) and leadership (key `leader.<plan>`), with compare-and-set. */
   scheduler: 'hashgrid-scheduler',
+  /**
+   * PPoV consortium ledger of chain `<chain>` (src/ppov/runtime.ts). The four
+   * round messages are published to every node; the per-node subjects are
+   * request/reply, except `groups` (catch-up help, published to one node).
+   */
+  ppov: (chain: string) => ({
+    block: `${SUBJECT_PREFIX}.ppov.${chain}.block`,
+    vote: `${SUBJECT_PREFIX}.ppov.${chain}.vote`,
+    timeout: `${SUBJECT_PREFIX}.ppov.${chain}.timeout`,
+    header: `${SUBJECT_PREFIX}.ppov.${chain}.header`,
+    /** Request: PpovSyncRequest → PpovGroups (block groups from a height). */
+    sync: (nodeId: string) => `${SUBJECT_PREFIX}.ppov.${chain}.nodes.${nodeId}.sync`,
+    /** Publish: PpovGroups a peer sends to a node it saw behind. */
+    groups: (nodeId: string) => `${SUBJECT_PREFIX}.ppov.${chain}.nodes.${nodeId}.groups`,
+    /** Request: PpovSubmit → PpovSubmitted (transactions into the node's pool). */
+    submit: (nodeId: string) => `${SUBJECT_PREFIX}.ppov.${chain}.nodes.${nodeId}.submit`,
+    /** Request: PpovStatusRequest → PpovStatus. */
+    status: (nodeId: string) => `${SUBJECT_PREFIX}.ppov.${chain}.nodes.${nodeId}.status`,
+  }),
 } as const;
 
 /** JetStream streams. */

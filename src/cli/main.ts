@@ -11,6 +11,7 @@ import { benchCommand } from './bench.js';
 import { centerCommand } from './center.js';
 import { gpusCommand } from './gpus.js';
 import { nodeCommand } from './node.js';
+import { ppovCommand } from './ppov.js';
 import { scanCommand } from './scan.js';
 import { schedulerCommand } from './scheduler.js';
 import { upCommand } from './up.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
   scheduler: { run: schedulerCommand, summary: 'divide the node pool between sub-accounts until each is up to standard' },
   center: { run: centerCommand, summary: 'run a distribution center (sub-accounts, Stratum V1, share validation)' },
+  ppov: { run: ppovCommand, summary: 'PPoV consortium ledger: init a genesis, run a node, the throughput model' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },
   bench: { run: benchCommand, summary: 'measure sha256d hashrate of every path on this machine' },
   gpus: { run: gpusCommand, summary: 'list the WebGPU adapters (--gpu / HASHGRID_GPU pick one)' },

@@ -21,6 +21,7 @@ import { BACKENDS, parseBackendChoice, type BackendChoice } from '../engine/inde
 import { createRegistry, nodeMetrics, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
+import { startLocalConsortium, type LocalConsortium } from '../ppov/local.js';
 import { forFlag, parseFlags, parseIntegerFlag } from './args.js';
 import { defaultNodeId } from './node.js';
 import { formatRate } from './output.js';
@@ -61,6 +62,8 @@ export interface LocalGrid {
   scheduler: Scheduler;
   /** The demo sub-accounts with their passwords, for Stratum miners. */
   subAccounts: { id: string; password: string; standard: number }[];
+  /** A 4-node PPoV consortium ledger (src/ppov/local.ts). */
+  ledger: LocalConsortium;
   server: NatsServer | undefined;
   /** The embedded server's service user and where its password is (0600). */
   serviceUser: string;
@@ -138,7 +141,9 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (line) => log(`node: ${line}`),
     });
     cleanups.push(() => agent.stop());
-    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, server, serviceUser: service.user, servicePasswordFile, stop };
+    const ledger = startLocalConsortium({ nc: serviceConn, stateDir: join(options.stateDir, 'ppov'), log: (line) => log(`ppov: ${line}`) });
+    cleanups.push(() => ledger.stop());
+    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, ledger, server, serviceUser: service.user, servicePasswordFile, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -183,6 +188,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const a of grid.subAccounts) out(`account   ${a.id}: standard ${formatRate(a.standard)} over 60 s, password ${a.password}`);
   const creds = grid.servicePasswordFile ? ` --user ${grid.serviceUser} --password-file ${grid.servicePasswordFile}` : '';
   out(`scheduler plan default (parallel); see it with: node bin/hashgrid.js scheduler status --nats ${redactUrl(grid.natsUrl)}${creds}`);
+  out(`ledger    PPoV chain ${grid.ledger.chainId}: ${grid.ledger.nodes.length} nodes in this process, block groups in ${grid.ledger.stateDir}`);
   out(seconds ? `running for ${seconds} s` : 'running; Ctrl-C stops everything');
 
   const tty = process.stdout.isTTY;

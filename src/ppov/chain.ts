@@ -9,7 +9,7 @@ import { sha256, verifyHex } from './crypto.js';
 import { checkReveal, genesisSeed, leaderOf, nextSeed } from './draw.js';
 import { blockHash, decodeTxs, groupId, headerBytes, timeoutBytes, txMerkleRoot, voteBytes, type TxHasher } from './encode.js';
 import { ppovError } from './errors.js';
-import { applyGov, decodeGov, elect, emptyGov, nextMembers, type GovState } from './governance.js';
+import { applyGov, decodeGov, elect, emptyGov, nextMembers, type GovState, type GovTx } from './governance.js';
 import { tallyAll, thresholds, type Thresholds } from './quorum.js';
 import type { Block, BlockGroup, Genesis, GroupHeader, Member, SlotResult, Timeout, Vote } from './types.js';
 
@@ -129,6 +129,29 @@ export function isTimeoutCertificate(s: ChainState, tc: readonly Timeout[], view
   return voters.size === tc.length && voters.size >= thresholdsOf(s).timeout;
 }
 
+/**
+ * The governance transactions a block carries, decoded once per block object
+ * (blocks are never mutated). A malformed one is left out: it "stays on the
+ * ledger and has no effect".
+ */
+const govTxs = new WeakMap<Block, GovTx[]>();
+function govTxsOf(b: Block): GovTx[] {
+  let list = govTxs.get(b);
+  if (!list) {
+    list = [];
+    for (const tx of decodeTxs(b.txs, b.txCount)) {
+      try {
+        const t = decodeGov(tx);
+        if (t) list.push(t);
+      } catch {
+        // not a well-formed governance transaction: no effect
+      }
+    }
+    govTxs.set(b, list);
+  }
+  return list;
+}
+
 /** The state a group leads to, from its results and approved blocks (reveals, scores, governance, terms: [0115], [0121]). */
 function successor(s: ChainState, height: number, results: SlotResult[], blocks: readonly Block[]) {
   const gov: GovState = structuredClone(s.gov);
@@ -139,10 +162,9 @@ function successor(s: ChainState, height: number, results: SlotResult[], blocks:
   for (const b of blocks) {
     reveals[b.bookkeeper] = { height: b.height, reveal: b.reveal };
     revealByHash.set(blockHash(b), b.reveal);
-    for (const tx of decodeTxs(b.txs, b.txCount)) {
+    for (const t of govTxsOf(b)) {
       try {
-        const t = decodeGov(tx);
-        if (t) bookkeepers = applyGov(gov, t, { members: s.members, bookkeepers });
+        bookkeepers = applyGov(gov, t, { members: s.members, bookkeepers });
       } catch {
         // A governance transaction that breaks a rule stays on the ledger and has no effect.
       }

@@ -59,7 +59,12 @@ export interface MachineOptions {
   restore?: { groups: BlockGroup[]; ownVotes: Vote[]; ownBlocks?: Block[] };
   /** Most groups one sync response carries (default 16). */
   syncBatch?: number;
+  /** Observes the round's milestones as they happen (the runtime times S1–S4 with it); never changes behaviour. */
+  trace?: (event: TraceEvent, height: number) => void;
 }
+
+/** Round milestones: round start, own block signed (S1), own vote signed (S2–S3), a header taken up (S4–S8), group stored (S9–S10). */
+export type TraceEvent = 'round' | 'proposed' | 'voted' | 'header' | 'stored';
 
 const FUTURE_LIMIT = 256;
 
@@ -69,6 +74,7 @@ export class PpovMachine {
   private readonly me: Identity;
   private readonly hasher: TxHasher;
   private readonly syncBatch: number;
+  private readonly trace: (event: TraceEvent, height: number) => void;
   private mempool: Uint8Array[] = [];
   private ownVotes = new Map<number, Vote>();
   private ownBlocks = new Map<number, Block>();
@@ -85,6 +91,9 @@ export class PpovMachine {
   private timeouts = new Map<number, Map<string, Timeout>>();
   private myBlock: Block | undefined;
   private myTxs: Uint8Array[] = [];
+  /** The round's block is not proposed yet (pacing holds it until roundStart). */
+  private proposePending = false;
+  private hadRound = false;
   private ledView = -1;
   private pendingHeader: GroupHeader | undefined;
   private lastRebroadcast = 0;
@@ -96,6 +105,7 @@ export class PpovMachine {
     this.me = options.identity;
     this.hasher = options.hasher;
     this.syncBatch = options.syncBatch ?? 16;
+    this.trace = options.trace ?? (() => {});
     this.state = initialState(options.genesis);
     for (const g of options.restore?.groups ?? []) {
       this.state = applyGroup(this.state, g, this.hasher);
@@ -114,6 +124,10 @@ export class PpovMachine {
   }
   get currentView(): number {
     return this.view;
+  }
+  /** Transactions waiting for this node's next blocks. */
+  get pendingTxs(): number {
+    return this.mempool.length;
   }
 
   step(input: Input): Effect[] {
@@ -134,9 +148,12 @@ export class PpovMachine {
   // ---- rounds -------------------------------------------------------------
 
   private beginRound(now: number, fx: Effect[]): void {
-    this.roundStart = now;
+    // Pacing (Timing.minRoundMs): the round's clock starts no sooner than minRoundMs after the last one.
+    const start = this.hadRound ? Math.max(now, this.roundStart + (this.state.genesis.timing.minRoundMs ?? 0)) : now;
+    this.hadRound = true;
+    this.roundStart = start;
     this.view = 0;
-    this.viewStart = now;
+    this.viewStart = start;
     this.blocks.clear();
     this.byHash.clear();
     this.votes.clear();
@@ -144,10 +161,25 @@ export class PpovMachine {
     this.ledView = -1;
     this.pendingHeader = undefined;
     this.myBlock = undefined;
+    this.proposePending = true;
     this.lastRebroadcast = now;
     const h = this.working;
+    this.trace('round', h);
     for (const k of this.ownVotes.keys()) if (k < h) this.ownVotes.delete(k);
     for (const k of this.ownBlocks.keys()) if (k < h) this.ownBlocks.delete(k);
+    if (now >= start) this.propose(now, fx);
+    const own = this.ownVotes.get(h);
+    if (own) this.acceptVote(own, now, fx);
+    const future = this.future;
+    this.future = [];
+    for (const m of future) this.onMessage(m, now, fx);
+    this.maybeVote(now, fx);
+  }
+
+  /** S1: publish this node's block for the round (once; a restarted node re-sends the one it signed). */
+  private propose(now: number, fx: Effect[]): void {
+    this.proposePending = false;
+    const h = this.working;
     const before = this.ownBlocks.get(h);
     if (before && before.prevId === this.state.tipId) {
       // Restarted mid-round: publish the block this node already signed, never a second one.
@@ -173,15 +205,10 @@ export class PpovMachine {
       this.blocks.set(this.me.id, { block: this.myBlock, hash });
       this.byHash.set(hash, this.myBlock);
       this.ownBlocks.set(h, this.myBlock);
+      this.trace('proposed', h);
       fx.push({ kind: 'proposed', block: this.myBlock });
       fx.push({ kind: 'broadcast', msg: { type: 'block', block: this.myBlock } });
     }
-    const own = this.ownVotes.get(h);
-    if (own) this.acceptVote(own, now, fx);
-    const future = this.future;
-    this.future = [];
-    for (const m of future) this.onMessage(m, now, fx);
-    this.maybeVote(now, fx);
   }
 
   private store(group: BlockGroup, next: ChainState, now: number, fx: Effect[], begin = true): void {
@@ -191,12 +218,17 @@ export class PpovMachine {
     this.myTxs = [];
     this.state = next;
     this.groups.push(group);
+    this.trace('stored', group.header.height);
     fx.push({ kind: 'stored', group });
     if (begin) this.beginRound(now, fx);
   }
 
   private onTick(now: number, fx: Effect[]): void {
     const t = this.state.genesis.timing;
+    if (this.proposePending && now >= this.roundStart) {
+      this.propose(now, fx);
+      this.maybeLead(now, fx);
+    }
     this.maybeVote(now, fx);
     // Leader timeout: each view waits longer, so that slow networks settle (views grow linearly).
     if (now - this.viewStart >= t.viewTimeoutMs * (1 + this.view) && this.isMember()) this.sendTimeout(this.view, now, fx);
@@ -236,6 +268,7 @@ export class PpovMachine {
       }),
     };
     const vote: Vote = { ...body, sig: signHex(this.me, voteBytes(body)) };
+    this.trace('voted', vote.height);
     this.ownVotes.set(vote.height, vote);
     fx.push({ kind: 'voted', vote });
     fx.push({ kind: 'broadcast', msg: { type: 'vote', vote } });
@@ -296,6 +329,7 @@ export class PpovMachine {
   // ---- S9–S10: accepting a group -----------------------------------------
 
   private tryHeader(header: GroupHeader, now: number, fx: Effect[]): void {
+    this.trace('header', header.height);
     const results = verifyHeaderVotes(this.state, header);
     const blocks: Block[] = [];
     for (const r of results) {
@@ -352,9 +386,11 @@ export class PpovMachine {
     }
     switch (msg.type) {
       case 'block': {
+        // A block this node already holds (its own echo, a re-send) changes nothing: skip verifying it again.
+        // A different body under a held hash would fail the Merkle check; ignoring it keeps the held one.
+        if (this.byHash.has(blockHash(msg.block))) return;
         const hash = verifyBlock(this.state, msg.block, this.hasher);
         const held = this.blocks.get(msg.block.bookkeeper);
-        if (this.byHash.has(hash)) return;
         this.byHash.set(hash, msg.block);
         if (held) {
           if (held.hash !== hash) fx.push({ kind: 'evidence', evidence: { kind: 'block-equivocation', offender: msg.block.bookkeeper, height: msg.block.height, proof: [held.block, msg.block] } });

@@ -127,6 +127,12 @@ export interface Timing {
   viewTimeoutMs: number;
   /** Own blocks, votes and timeouts are re-sent this often until the height is stored. */
   rebroadcastMs: number;
+  /**
+   * A round starts no sooner than this long after the previous one started
+   * (default 0: at once). Paces a ledger that would otherwise run empty
+   * rounds back to back and spend its hash chain of reveals.
+   */
+  minRoundMs?: number;
 }
 
 /** Protocol messages between ledger nodes. */

@@ -36,6 +36,7 @@ describe('hashgrid up', () => {
     const out = up.out();
     expect(out).toMatch(/^nats +nats:\/\/127\.0\.0\.1:\d+ \(embedded, JetStream data in /m);
     expect(out).toMatch(/^metrics +http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
+    expect(out).toMatch(/^ledger +PPoV chain local: 4 nodes in this process, block groups in /m);
     expect(out).toMatch(/^node +\S+: wasm, calibrated [\d.]+ [kM]H\/s$/m);
     const last = out.trimEnd().split('\n').filter((l) => l.startsWith('hashrate')).at(-1)!;
     const [, accepted, rejected] = /shares (\d+) accepted, (\d+) rejected/.exec(last)!;
