@@ -47,12 +47,6 @@ export const subjects = {
     /** Publish: SchedulerEvent, one per decision, with its reason. */
     events: `${SUBJECT_PREFIX}.scheduler.${plan}.events`,
   }),
-} as const;
-
-/** JetStream key-value buckets. */
-export const buckets = {
-  /** Scheduler state per plan (key `state.<plan>`) and leadership (key `leader.<plan>`), with compare-and-set. */
-  scheduler: 'hashgrid-scheduler',
   /**
    * PPoV consortium ledger of chain `<chain>` (src/ppov/runtime.ts). The four
    * round messages are published to every node; the per-node subjects are
@@ -72,6 +66,12 @@ export const buckets = {
     /** Request: PpovStatusRequest → PpovStatus. */
     status: (nodeId: string) => `${SUBJECT_PREFIX}.ppov.${chain}.nodes.${nodeId}.status`,
   }),
+} as const;
+
+/** JetStream key-value buckets. */
+export const buckets = {
+  /** Scheduler state per plan (key `state.<plan>`) and leadership (key `leader.<plan>`), with compare-and-set. */
+  scheduler: 'hashgrid-scheduler',
 } as const;
 
 /** JetStream streams. */
