@@ -23,8 +23,10 @@ until each is up to standard (EP 4 178 150), and keeps them there.
   --nats <url>          NATS server URL(s) (required)
   --user <name>         NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
   --password-file <path>
-  --plan <file.json>    {"name","mode":"parallel"|"sequential","subAccounts":[{"center","id","password","priority"}],
-                         "standby":[node ids],"decisionMs","sliceMs"}
+  --plan <file.json>    {"name","mode":"parallel"|"sequential","standby":[node ids],"decisionMs","sliceMs",
+                         "subAccounts":[ {"center","id","password","priority"}            (a hashgrid center)
+                                       | {"pool":{"host","port"},"id","worker","password",
+                                          "standard","windowSeconds","priority"} ]}     (any Stratum V1 pool)
   --plan-name <name>    (status) the plan to ask about (default "default")
   --json                (status) print the status object
 `;
