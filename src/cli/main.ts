@@ -9,6 +9,7 @@ import { PACKAGE_ROOT } from '../engine/paths.js';
 import { UsageError } from './args.js';
 import { benchCommand } from './bench.js';
 import { centerCommand } from './center.js';
+import { dashboardCommand } from './dashboard.js';
 import { nodeCommand } from './node.js';
 import { scanCommand } from './scan.js';
 import { schedulerCommand } from './scheduler.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node)' },
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
   scheduler: { run: schedulerCommand, summary: 'divide the node pool between sub-accounts until each is up to standard' },
+  dashboard: { run: dashboardCommand, summary: 'serve the live operator dashboard of a running grid' },
   center: { run: centerCommand, summary: 'run a distribution center (sub-accounts, Stratum V1, share validation)' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },
   bench: { run: benchCommand, summary: 'measure sha256d hashrate of every path on this machine' },

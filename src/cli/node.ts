@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { nodeInboxPrefix, redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
+import { readSecret } from './bus-flags.js';
 import { isValidNodeId } from '../bus/subjects.js';
 import { BACKENDS, parseBackendChoice, resolveBackend } from '../engine/index.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
@@ -77,12 +78,4 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   await nc.drain();
   served.server.close();
   return 0;
-}
-
-function readSecret(flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (e) {
-    throw new UsageError(flag, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
 }

@@ -4,8 +4,9 @@
  * Starts a local nats-server with JetStream (data in the state folder;
  * random per-run credentials with per-role permissions), the node pool, a
  * distribution center with three demo sub-accounts (also open to Stratum V1
- * miners), the scheduler dividing the pool between them, and one hashing
- * node; prints where everything is and a live line until Ctrl-C.
+ * miners), the scheduler dividing the pool between them, one hashing node,
+ * and the operator dashboard; prints where everything is, ending with the
+ * dashboard's URL, then a live line until Ctrl-C.
  */
 import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -14,6 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { authorizationBlock, nodeInboxPrefix, randomPassword, redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
 import { NatsServer } from '../bus/server.js';
+import { startDashboard, type Dashboard } from '../dashboard/server.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { demoSubAccounts, startCenter, type CenterStack } from './center.js';
 import { BACKENDS, parseBackendChoice, resolveBackend, type BackendChoice } from '../engine/index.js';
@@ -36,6 +38,7 @@ V1 miners too), the scheduler, and a hashing node. Ctrl-C stops everything.
   --backend <name>       auto | ${Object.keys(BACKENDS).join(' | ')} (default auto)
   --threads <n>          hashing threads (default: one per core)
   --metrics-port <port>  Prometheus /metrics on 127.0.0.1 (default: a free port)
+  --dashboard-port <port> the dashboard on 127.0.0.1 (default: a free port)
   --for <seconds>        stop by itself after this long (default: run until Ctrl-C)
 `;
 
@@ -46,6 +49,10 @@ export interface LocalGridOptions {
   backend?: BackendChoice;
   threads?: number;
   metricsPort?: number;
+  /** The dashboard's port on 127.0.0.1 (default 0: a free port). */
+  dashboardPort?: number;
+  /** The dashboard's operator token (default random). */
+  dashboardToken?: string;
   calibrateMs?: number;
   log?: (line: string) => void;
 }
@@ -58,6 +65,7 @@ export interface LocalGrid {
   pool: NodePool;
   center: CenterStack;
   scheduler: Scheduler;
+  dashboard: Dashboard;
   /** The demo sub-accounts with their passwords, for Stratum miners. */
   subAccounts: { id: string; password: string; standard: number }[];
   server: NatsServer | undefined;
@@ -122,6 +130,13 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (l) => log(`scheduler: ${l}`),
     });
     cleanups.push(() => scheduler.stop());
+    const dashboard = await startDashboard({
+      nc: serviceConn,
+      port: options.dashboardPort ?? 0,
+      ...(options.dashboardToken ? { token: options.dashboardToken } : {}),
+      onError: metrics.busErrors,
+    });
+    cleanups.push(() => dashboard.stop());
     const agent = await NodeAgent.start({
       nc: nodeConn,
       nodeId,
@@ -132,7 +147,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (line) => log(`node: ${line}`),
     });
     cleanups.push(() => agent.stop());
-    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, server, serviceUser: service.user, servicePasswordFile, stop };
+    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, dashboard, subAccounts, server, serviceUser: service.user, servicePasswordFile, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -146,6 +161,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     threads: { type: 'string' },
     'metrics-port': { type: 'string' },
+    'dashboard-port': { type: 'string' },
     for: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
@@ -157,6 +173,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const backend = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'auto'));
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
+  const dashboardPort = values['dashboard-port'] === undefined ? 0 : parseIntegerFlag('--dashboard-port', values['dashboard-port'], 0, 65535);
   const seconds = values.for === undefined ? undefined : parseIntegerFlag('--for', values.for, 1, 10_000_000);
   const stateDir = values['state-dir'] ?? process.env.HASHGRID_STATE_DIR ?? join(homedir(), '.local', 'state', 'hashgrid');
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -168,6 +185,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     backend,
     ...(threads ? { threads } : {}),
     metricsPort,
+    dashboardPort,
     log: values.verbose ? (l) => process.stderr.write(`${l}\n`) : () => {},
   });
   out(`nats      ${redactUrl(grid.natsUrl)}${grid.server ? ` (embedded, JetStream data in ${grid.server.stateDir})` : ''}`);
@@ -177,7 +195,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const a of grid.subAccounts) out(`account   ${a.id}: standard ${formatRate(a.standard)} over 60 s, password ${a.password}`);
   const creds = grid.servicePasswordFile ? ` --user ${grid.serviceUser} --password-file ${grid.servicePasswordFile}` : '';
   out(`scheduler plan default (parallel); see it with: node bin/hashgrid.js scheduler status --nats ${redactUrl(grid.natsUrl)}${creds}`);
+  out(`operator  token ${grid.dashboard.token} (unlocks the dashboard's actions)`);
   out(seconds ? `running for ${seconds} s` : 'running; Ctrl-C stops everything');
+  out(`dashboard ${grid.dashboard.url}`);
 
   const tty = process.stdout.isTTY;
   const line = () => {
