@@ -71,7 +71,8 @@ export class GridWatcher {
     this.bus = { connected: !nc.isClosed(), server: redactUrl(nc.getServer()), since: Date.now(), reconnects: 0 };
     this.pool = new NodePool(nc, {
       ...(options.onError ? { onError: options.onError } : {}),
-      onChange: (node, event) => this.note('pool', `node-${event}`, `${node.nodeId} ${event === 'lost' ? 'missed its heartbeats' : event === 'back' ? 'is back' : `registered (${node.backends.map((b) => b.backend).join(', ')})`}`),
+      onChange: (node, event) =>
+        this.note('pool', event, `${node.nodeId} ${event === 'lost' ? 'missed its heartbeats' : event === 'back' ? 'is back' : `registered (${node.backends.map((b) => b.backend).join(', ')})`}`),
     });
     for (const plan of this.plans) {
       this.subs.push(listen(nc, subjects.scheduler(plan).events, SchedulerEvent, 'SchedulerEvent', (e) => this.note(`scheduler ${e.plan}`, e.kind, e.reason, e.at), options.onError));

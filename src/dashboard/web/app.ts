@@ -46,6 +46,7 @@ function showStatus(): void {
   const bus = byId('bus');
   const banner = byId('banner');
   byId('clock').textContent = last ? `updated ${clock(last.at)}` : '';
+  document.body.classList.toggle('stale', !streamUp || (last !== undefined && !last.bus.connected));
   if (!streamUp) {
     bus.className = 'pill bad';
     bus.textContent = 'dashboard unreachable';

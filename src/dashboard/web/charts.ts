@@ -33,16 +33,24 @@ export class Sparkline {
 /** The grid's total hashrate against wall-clock time, full panel width. */
 export class RateChart {
   private readonly plot: uPlot;
-  constructor(private readonly parent: HTMLElement, height = 170) {
+  constructor(
+    private readonly parent: HTMLElement,
+    height = 170,
+    /** Seconds shown: the window slides, so the axis reads the same all day (default 120). */
+    private readonly spanSeconds = 120,
+  ) {
     this.plot = new uPlot(
       {
         width: parent.clientWidth || 800,
         height,
         legend: { show: false },
         cursor: { y: false },
-        scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.15] } },
+        scales: {
+          x: { range: (_u, _min, max) => [max - this.spanSeconds, max] },
+          y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.15] },
+        },
         axes: [
-          { ...AXIS },
+          { ...AXIS, space: 90 },
           { ...AXIS, size: 80, values: (_u, ticks) => ticks.map((t) => formatRate(t)) },
         ],
         series: [{}, { label: 'hashrate', stroke: '#4cc2ff', fill: 'rgba(76,194,255,0.12)', width: 2, points: { show: false } }],

@@ -107,7 +107,7 @@ function renderAccounts(accounts: AccountView[], operator: boolean): void {
     (a) => {
       const row = document.createElement('tr');
       row.dataset.account = a.key;
-      row.innerHTML = '<td class="id"></td><td class="st"></td><td class="num std"></td><td class="dl"></td><td class="windows"></td><td class="pg"></td><td class="nodes"></td><td class="num eta"></td><td class="op"></td>';
+      row.innerHTML = '<td class="id"></td><td class="st"></td><td class="num standard"></td><td class="dl"></td><td class="windows"></td><td class="pg"></td><td class="nodes"></td><td class="num eta"></td><td class="op"></td>';
       return row;
     },
     (row, a) => {
@@ -115,8 +115,8 @@ function renderAccounts(accounts: AccountView[], operator: boolean): void {
       const [state, tone] = accountState(a);
       setHtml(cell('id'), `${esc(a.id)} <span class="muted">${esc(a.center)}</span>`);
       setHtml(cell('st'), `<span class="pill ${tone}" title="${esc(a.scheduled?.reason ?? '')}">${esc(state)}</span>`);
-      cell('std').textContent = formatRate(a.standard);
-      cell('std').dataset.value = String(a.standard);
+      cell('standard').textContent = formatRate(a.standard);
+      cell('standard').dataset.value = String(a.standard);
       setHtml(cell('dl'), meter(a));
       setHtml(cell('windows'), ['1m', '10m', '1h'].map((w) => esc(formatRate(a.delivered[w]?.hashrate ?? 0))).join(' · '));
       // Progress is the scheduler's (delivered over the window ÷ standard); without a scheduler, the same ratio here.
