@@ -10,7 +10,7 @@ import { BuiltinChain } from '../center/chain.js';
 import { DistributionCenter } from '../center/center.js';
 import { loadSubAccount, type SubAccountConfig } from '../center/subaccounts.js';
 import { StratumServer } from '../stratum/server.js';
-import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
 
 export const CENTER_HELP = `Usage: hashgrid center --nats <url> [options]
@@ -131,10 +131,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
   for (const a of configured) {
     process.stdout.write(`account   ${a.id}: standard ${a.standard} H/s over ${a.windowSeconds ?? 600} s${values.demo ? `, password ${a.password}` : ''}\n`);
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await stack.stop();
   await nc.drain();
   return 0;

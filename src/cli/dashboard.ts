@@ -5,7 +5,7 @@
  */
 import { redactUrl } from '../bus/auth.js';
 import { startDashboard } from '../dashboard/server.js';
-import { parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags, readSecret } from './bus-flags.js';
 
 export const DASHBOARD_HELP = `Usage: hashgrid dashboard --nats <url> [options]
@@ -58,10 +58,7 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   process.stdout.write(`bus       ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
   if (!token) process.stdout.write(`token     ${dashboard.token} (operator actions: unlock them on the page with it)\n`);
   process.stdout.write(`dashboard ${dashboard.url}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await dashboard.stop();
   await nc.drain();
   return 0;

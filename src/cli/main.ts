@@ -16,7 +16,7 @@ import { schedulerCommand } from './scheduler.js';
 import { upCommand } from './up.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
-  up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node)' },
+  up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node, the dashboard)' },
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
   scheduler: { run: schedulerCommand, summary: 'divide the node pool between sub-accounts until each is up to standard' },
   dashboard: { run: dashboardCommand, summary: 'serve the live operator dashboard of a running grid' },

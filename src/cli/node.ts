@@ -10,7 +10,7 @@ import { isValidNodeId } from '../bus/subjects.js';
 import { BACKENDS, parseBackendChoice, resolveBackend } from '../engine/index.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
-import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { formatRate } from './output.js';
 
 export const NODE_HELP = `Usage: hashgrid node --nats <url> [options]
@@ -68,10 +68,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   log(`connected to ${values.nats.split(',').map(redactUrl).join(', ')}; metrics at ${served.url}`);
   const agent = await NodeAgent.start({ nc, nodeId, backend, ...(threads ? { threads } : {}), metrics, log });
   const status = setInterval(() => log(`${agent.state} ${formatRate(agent.hashrate)}, ${agent.sharesFound} shares`), 10_000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   clearInterval(status);
   log('stopping');
   await agent.stop();

@@ -9,7 +9,7 @@ import { SCHEMA_VERSION, SchedulerStatus, SchedulerStatusRequest } from '../bus/
 import { subjects } from '../bus/subjects.js';
 import { NodePool } from '../node/pool.js';
 import { parsePlan, Scheduler } from '../scheduler/scheduler.js';
-import { forFlag, parseFlags, UsageError } from './args.js';
+import { forFlag, parseFlags, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
 import { formatEta } from '../core/format.js';
 import { formatRate } from './output.js';
@@ -54,10 +54,7 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
   const scheduler = await Scheduler.start({ nc, pool, plan, log });
   process.stdout.write(`scheduler plan ${scheduler.plan.name} (${scheduler.plan.mode}) on ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await scheduler.stop();
   pool.stop();
   await nc.drain();

@@ -22,7 +22,7 @@ import { BACKENDS, parseBackendChoice, resolveBackend, type BackendChoice } from
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
-import { forFlag, parseFlags, parseIntegerFlag } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped } from './args.js';
 import { defaultNodeId } from './node.js';
 import { formatRate } from './output.js';
 
@@ -208,11 +208,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   };
   const ticker = setInterval(() => (tty ? process.stdout.write(`\r${line()}\u001b[K`) : out(line())), tty ? 1000 : 5000);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (seconds) setTimeout(resolve, seconds * 1000).unref();
-  });
+  await untilStopped(seconds);
   clearInterval(ticker);
   if (tty) process.stdout.write('\n');
   out(line());

@@ -22,6 +22,14 @@ export function renderAll(s: Snapshot, operator: boolean): void {
   renderLedger(s);
 }
 
+/** An empty row with one cell per class list, marked `data-<kind>="<key>"` (tests and delegated clicks find rows by it). */
+function newRow(kind: string, key: string, cells: string[]): HTMLTableRowElement {
+  const row = document.createElement('tr');
+  row.dataset[kind] = key;
+  row.innerHTML = cells.map((c) => `<td class="${c}"></td>`).join('');
+  return row;
+}
+
 function renderKpis(s: Snapshot): void {
   const live = s.nodes.filter((n) => n.alive);
   byId('kpi-rate').textContent = formatRate(live.reduce((a, n) => a + n.hashrate, 0));
@@ -48,9 +56,7 @@ function renderNodes(nodes: NodeView[], operator: boolean): void {
     nodes,
     (n) => n.id,
     (n) => {
-      const row = document.createElement('tr');
-      row.dataset.node = n.id;
-      row.innerHTML = '<td class="id"></td><td class="st"></td><td class="hw"></td><td class="num rate"></td><td class="sp"></td><td class="num cal"></td><td class="num shares"></td><td class="for"></td><td class="op"></td>';
+      const row = newRow('node', n.id, ['id', 'st', 'hw', 'num rate', 'sp', 'num cal', 'num shares', 'for', 'op']);
       sparks.set(row, new Sparkline(row.querySelector<HTMLElement>('.sp')!));
       return row;
     },
@@ -104,12 +110,7 @@ function renderAccounts(accounts: AccountView[], operator: boolean): void {
     tbody,
     accounts,
     (a) => a.key,
-    (a) => {
-      const row = document.createElement('tr');
-      row.dataset.account = a.key;
-      row.innerHTML = '<td class="id"></td><td class="st"></td><td class="num standard"></td><td class="dl"></td><td class="windows"></td><td class="pg"></td><td class="nodes"></td><td class="num eta"></td><td class="op"></td>';
-      return row;
-    },
+    (a) => newRow('account', a.key, ['id', 'st', 'num standard', 'dl', 'windows', 'pg', 'nodes', 'num eta', 'op']),
     (row, a) => {
       const cell = (c: string) => row.querySelector(`.${c}`)! as HTMLElement;
       const [state, tone] = accountState(a);
