@@ -51,16 +51,17 @@ mesa_version_ok() {
 
 install_system_packages() {
   if [ "${HASHGRID_SKIP_APT:-}" = 1 ]; then log "HASHGRID_SKIP_APT=1: skipping Debian packages"; return 0; fi
-  if command -v nats-server >/dev/null && mesa_version_ok && dpkg -s libvulkan1 >/dev/null 2>&1; then
+  if command -v nats-server >/dev/null && command -v chromium >/dev/null && mesa_version_ok && dpkg -s libvulkan1 >/dev/null 2>&1; then
     return 0
   fi
   command -v apt-get >/dev/null || { log "not a Debian system: install nats-server and Mesa 25+ lavapipe yourself"; return 1; }
   enable_backports
   local codename; codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-  log "installing Debian packages (nats-server, libvulkan1, mesa-vulkan-drivers from ${codename}-backports)"
+  log "installing Debian packages (nats-server, chromium, libvulkan1, mesa-vulkan-drivers from ${codename}-backports)"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends nats-server libvulkan1 >/dev/null
+  # chromium: the dashboard's browser tests drive Debian's build (playwright-core, no browser download).
+  as_root apt-get install -y -qq --no-install-recommends nats-server chromium libvulkan1 >/dev/null
   as_root apt-get install -y -qq --no-install-recommends -t "${codename}-backports" mesa-vulkan-drivers >/dev/null
   mesa_version_ok || { log "mesa-vulkan-drivers is older than 25: WebGPU will have no software adapter"; return 1; }
 }

@@ -38,6 +38,9 @@ export const NodeRegister = z.object({
 });
 export type NodeRegister = z.infer<typeof NodeRegister>;
 
+/** Asks a node for its registration (the reply is a NodeRegister). */
+export const NodeDescribe = z.object({ v });
+
 export const NodeRegistered = z.object({ v, heartbeatMs: z.number().int().positive() });
 export type NodeRegistered = z.infer<typeof NodeRegistered>;
 
@@ -122,6 +125,7 @@ export type SubAccountInfo = z.infer<typeof SubAccountInfo>;
 
 export const SubAccountListRequest = z.object({ v });
 export const SubAccountList = z.object({ v, centerId: z.string(), subAccounts: z.array(SubAccountInfo) });
+export type SubAccountList = z.infer<typeof SubAccountList>;
 
 export const SubAccountAdd = z.object({
   v,
@@ -172,6 +176,19 @@ export type TaskResult = z.infer<typeof TaskResult>;
 export const TaskResultAck = z.object({ v, accepted: z.literal(true), blockCandidate: z.boolean() });
 
 export const StandardQuery = z.object({ v, subAccount: subAccountId });
+
+export const CenterStatsRequest = z.object({ v });
+/** A center's share counters since it started (replayed shares count as accepted). */
+export const CenterStats = z.object({
+  v,
+  centerId: z.string(),
+  accepted: z.number().int().nonnegative(),
+  /** Rejected shares by reason: invalid, stale-or-unknown-job, duplicate, low-difficulty, unauthorized, not-subscribed. */
+  rejected: z.record(z.string(), z.number().int().nonnegative()),
+  /** Shares that were also block candidates. */
+  blocks: z.number().int().nonnegative(),
+});
+export type CenterStats = z.infer<typeof CenterStats>;
 
 /** Published whenever a sub-account's up-to-standard decision changes. */
 export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: subAccountId, upToStandard: z.boolean(), hashrate: z.number(), at: z.number().int() });

@@ -18,6 +18,12 @@ export const subjects = {
   nodeWork: (nodeId: string) => `${SUBJECT_PREFIX}.nodes.${nodeId}.work`,
   /** Request/reply, operator/scheduler → node: pause, resume, cancel (Control → ControlDone). */
   nodeControl: (nodeId: string) => `${SUBJECT_PREFIX}.nodes.${nodeId}.control`,
+  /**
+   * Request/reply, pool → node: the node's registration again (NodeDescribe → NodeRegister).
+   * A pool that starts after a node registered (a dashboard, a restarted scheduler) learns it
+   * from its first heartbeat this way.
+   */
+  nodeDescribe: (nodeId: string) => `${SUBJECT_PREFIX}.nodes.${nodeId}.describe`,
   /** JetStream (stream SHARES), node → center: a share, published with an ack (Share). */
   share: (nodeId: string) => `${SUBJECT_PREFIX}.shares.${nodeId}`,
   /** Wildcard of every node's shares: the SHARES stream's subjects. */
@@ -33,6 +39,8 @@ export const subjects = {
     task: `${SUBJECT_PREFIX}.center.${cid}.task`,
     result: `${SUBJECT_PREFIX}.center.${cid}.result`,
     standard: `${SUBJECT_PREFIX}.center.${cid}.standard`,
+    /** Request/reply: CenterStatsRequest → CenterStats (accepted, rejected by reason, blocks). */
+    stats: `${SUBJECT_PREFIX}.center.${cid}.stats`,
     /** Publish: StandardChanged events. */
     standardChanged: `${SUBJECT_PREFIX}.center.${cid}.events.standard`,
     /** JetStream: AcceptedShare records. */

@@ -22,6 +22,9 @@ import { serve, type BusErrorSink } from '../bus/rpc.js';
 import {
   AcceptedShare,
   Authenticate,
+  CenterStatsRequest,
+  CenterStats as CenterStatsSchema,
+  type CenterStats as CenterStatsMessage,
   Authenticated,
   SCHEMA_VERSION,
   StandardChanged,
@@ -99,11 +102,8 @@ interface AccountState {
   upToStandard: boolean;
 }
 
-export interface CenterStats {
-  accepted: number;
-  rejected: Record<string, number>;
-  blocks: number;
-}
+/** The share counters (the CenterStats message without its envelope). */
+export type CenterStats = Omit<CenterStatsMessage, 'v' | 'centerId'>;
 
 const REJECT_REASON: Record<number, string> = {
   [StratumCode.OTHER]: 'invalid',
@@ -427,6 +427,7 @@ export class DistributionCenter implements StratumHandler {
         if (r.windowSeconds) a.account.windowSeconds = r.windowSeconds;
         return { v: SCHEMA_VERSION, info: this.info(r.id) };
       }, opts),
+      serve(nc, s.stats, CenterStatsRequest, CenterStatsSchema, 'CenterStats', () => ({ v: SCHEMA_VERSION, centerId: this.centerId, ...this.stats }), opts),
       serve(nc, s.standard, StandardQuery, SubAccountReply, 'StandardQuery', (r) => ({ v: SCHEMA_VERSION, info: this.info(r.subAccount) }), opts),
       serve(nc, s.authenticate, Authenticate, Authenticated, 'Authenticate', (r) => {
         this.authenticate(r.subAccount, r.password);

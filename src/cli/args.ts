@@ -49,3 +49,12 @@ export function forFlag<T>(flag: string, fn: () => T): T {
     throw e;
   }
 }
+
+/** Resolves on Ctrl-C (SIGINT) or SIGTERM, or after `seconds` if given: how a long-running command waits to stop. */
+export function untilStopped(seconds?: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (seconds) setTimeout(resolve, seconds * 1000).unref();
+  });
+}

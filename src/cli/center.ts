@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { redactUrl } from '../bus/auth.js';
-import { connectBus } from '../bus/connect.js';
 import { BuiltinChain } from '../center/chain.js';
 import { DistributionCenter } from '../center/center.js';
 import { loadSubAccount, type SubAccountConfig } from '../center/subaccounts.js';
 import { StratumServer } from '../stratum/server.js';
-import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
+import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
 
 export const CENTER_HELP = `Usage: hashgrid center --nats <url> [options]
 
@@ -85,9 +85,7 @@ export async function startCenter(options: {
 
 export async function centerCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    nats: { type: 'string' },
-    user: { type: 'string' },
-    'password-file': { type: 'string' },
+    ...BUS_FLAGS,
     'center-id': { type: 'string' },
     accounts: { type: 'string' },
     demo: { type: 'boolean' },
@@ -116,8 +114,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
   if (initialDifficulty !== undefined && !(initialDifficulty > 0)) {
     throw new UsageError('--initial-difficulty', `expected a number > 0, got "${values['initial-difficulty']}"`);
   }
-  const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').trim() : process.env.HASHGRID_NATS_PASSWORD;
-  const nc = await connectBus({ servers: values.nats, name: 'hashgrid-center', ...(values.user ? { user: values.user, password: password ?? '' } : {}) });
+  const nc = await connectFromFlags(values, 'hashgrid-center');
   const log = (line: string) => process.stderr.write(`[center] ${line}\n`);
   const stack = await startCenter({
     nc,
@@ -134,10 +131,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
   for (const a of configured) {
     process.stdout.write(`account   ${a.id}: standard ${a.standard} H/s over ${a.windowSeconds ?? 600} s${values.demo ? `, password ${a.password}` : ''}\n`);
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await stack.stop();
   await nc.drain();
   return 0;

@@ -10,6 +10,7 @@ import { UsageError } from './args.js';
 import { benchCommand } from './bench.js';
 import { centerCommand } from './center.js';
 import { gpusCommand } from './gpus.js';
+import { dashboardCommand } from './dashboard.js';
 import { nodeCommand } from './node.js';
 import { ppovCommand } from './ppov.js';
 import { scanCommand } from './scan.js';
@@ -17,9 +18,10 @@ import { schedulerCommand } from './scheduler.js';
 import { upCommand } from './up.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
-  up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node)' },
+  up: { run: upCommand, summary: 'start a whole grid on this machine (embedded nats-server, node pool, demo work, a node, the dashboard)' },
   node: { run: nodeCommand, summary: 'join a grid as a hashing node' },
   scheduler: { run: schedulerCommand, summary: 'divide the node pool between sub-accounts until each is up to standard' },
+  dashboard: { run: dashboardCommand, summary: 'serve the live operator dashboard of a running grid' },
   center: { run: centerCommand, summary: 'run a distribution center (sub-accounts, Stratum V1, share validation)' },
   ppov: { run: ppovCommand, summary: 'PPoV consortium ledger: init a genesis, run a node, the throughput model' },
   scan: { run: scanCommand, summary: 'search a header nonce window for hashes that meet a target' },

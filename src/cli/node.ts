@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { nodeInboxPrefix, redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
+import { readSecret } from './bus-flags.js';
 import { isValidNodeId } from '../bus/subjects.js';
 import { resolveBackend } from '../engine/calibrate.js';
 import { BACKENDS, parseBackendChoice } from '../engine/index.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
-import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { formatRate } from './output.js';
 
 export const NODE_HELP = `Usage: hashgrid node --nats <url> [options]
@@ -69,22 +70,11 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   log(`connected to ${values.nats.split(',').map(redactUrl).join(', ')}; metrics at ${served.url}`);
   const agent = await NodeAgent.start({ nc, nodeId, backend, ...(threads ? { threads } : {}), metrics, log });
   const status = setInterval(() => log(`${agent.state} ${formatRate(agent.hashrate)}, ${agent.sharesFound} shares`), 10_000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   clearInterval(status);
   log('stopping');
   await agent.stop();
   await nc.drain();
   served.server.close();
   return 0;
-}
-
-function readSecret(flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (e) {
-    throw new UsageError(flag, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
 }

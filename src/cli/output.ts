@@ -4,18 +4,8 @@
  */
 import cliProgress from 'cli-progress';
 
-export const formatRate = (hashesPerSecond: number): string => {
-  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s', 'TH/s'];
-  let v = hashesPerSecond;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(v >= 100 ? 0 : 2)} ${units[i]}`;
-};
-
-export const formatCount = (n: number): string => n.toLocaleString('en-US');
+export { formatCount, formatRate } from '../core/format.js';
+import { formatRate } from '../core/format.js';
 
 export interface Progress {
   update(done: number, rate?: number): void;

@@ -4,14 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { redactUrl } from '../bus/auth.js';
-import { connectBus } from '../bus/connect.js';
 import { request } from '../bus/rpc.js';
 import { SCHEMA_VERSION, SchedulerStatus, SchedulerStatusRequest } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
 import { busErrorCounter, createRegistry, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodePool } from '../node/pool.js';
 import { parsePlan, Scheduler } from '../scheduler/scheduler.js';
-import { forFlag, parseFlags, UsageError } from './args.js';
+import { forFlag, parseFlags, untilStopped, UsageError } from './args.js';
+import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
+import { formatEta } from '../core/format.js';
 import { formatRate } from './output.js';
 
 export const SCHEDULER_HELP = `Usage: hashgrid scheduler --nats <url> --plan <plan.json>
@@ -31,18 +32,10 @@ until each is up to standard (EP 4 178 150), and keeps them there.
   --json                (status) print the status object
 `;
 
-async function connectFrom(values: { nats?: string; user?: string; 'password-file'?: string }) {
-  if (!values.nats) throw new UsageError('--nats', 'required: the NATS server URL, e.g. nats://127.0.0.1:4222');
-  const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').trim() : process.env.HASHGRID_NATS_PASSWORD;
-  return connectBus({ servers: values.nats, name: 'hashgrid-scheduler', ...(values.user ? { user: values.user, password: password ?? '' } : {}) });
-}
-
 export async function schedulerCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'status') return statusCommand(argv.slice(1));
   const { values } = parseFlags(argv, {
-    nats: { type: 'string' },
-    user: { type: 'string' },
-    'password-file': { type: 'string' },
+    ...BUS_FLAGS,
     plan: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -59,7 +52,7 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   }
   // A bad plan is a usage error naming --plan, found before anything connects.
   const plan = forFlag('--plan', () => parsePlan(planData));
-  const nc = await connectFrom(values);
+  const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   const pool = new NodePool(nc);
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
   const registry = createRegistry('scheduler');
@@ -67,10 +60,7 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   const scheduler = await Scheduler.start({ nc, pool, plan, log, metrics: schedulerMetrics(registry), onError: busErrorCounter(registry) });
   log(`metrics at ${served.url}`);
   process.stdout.write(`scheduler plan ${scheduler.plan.name} (${scheduler.plan.mode}) on ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await scheduler.stop();
   served.server.close();
   pool.stop();
@@ -80,13 +70,11 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
 
 async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    nats: { type: 'string' },
-    user: { type: 'string' },
-    'password-file': { type: 'string' },
+    ...BUS_FLAGS,
     'plan-name': { type: 'string' },
     json: { type: 'boolean' },
   });
-  const nc = await connectFrom(values);
+  const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   try {
     const status = await request(nc, subjects.scheduler(values['plan-name'] ?? 'default').status, SchedulerStatusRequest, { v: SCHEMA_VERSION }, SchedulerStatus, 'SchedulerStatus');
     process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
@@ -98,7 +86,6 @@ async function statusCommand(argv: string[]): Promise<number> {
 
 /** The status table an operator reads. */
 export function formatStatus(s: SchedulerStatus): string {
-  const eta = (x: number | null) => (x === null ? '-' : x === 0 ? 'met' : x < 90 ? `${x.toFixed(0)} s` : `${(x / 60).toFixed(1)} min`);
   const rows = s.accounts.map((a) => [
     a.key,
     a.state,
@@ -106,7 +93,7 @@ export function formatStatus(s: SchedulerStatus): string {
     `${formatRate(a.delivered)} ±${(100 * a.relativeError).toFixed(0)}%`,
     `${(100 * a.progress).toFixed(0)}%`,
     a.nodes.join(',') || '-',
-    eta(a.etaSeconds),
+    formatEta(a.etaSeconds),
   ]);
   const head = ['sub-account', 'state', 'standard', 'delivered', 'progress', 'nodes', 'ETA'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -4,8 +4,9 @@
  * Starts a local nats-server with JetStream (data in the state folder;
  * random per-run credentials with per-role permissions), the node pool, a
  * distribution center with three demo sub-accounts (also open to Stratum V1
- * miners), the scheduler dividing the pool between them, and one hashing
- * node; prints where everything is and a live line until Ctrl-C.
+ * miners), the scheduler dividing the pool between them, one hashing node,
+ * and the operator dashboard; prints where everything is, ending with the
+ * dashboard's URL, then a live line until Ctrl-C.
  */
 import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -14,6 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { authorizationBlock, nodeInboxPrefix, randomPassword, redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
 import { NatsServer } from '../bus/server.js';
+import { startDashboard, type Dashboard } from '../dashboard/server.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { demoSubAccounts, startCenter, type CenterStack } from './center.js';
 import { resolveBackend } from '../engine/calibrate.js';
@@ -22,7 +24,7 @@ import { createRegistry, nodeMetrics, schedulerMetrics, serveMetrics } from '../
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
 import { startLocalConsortium, type LocalConsortium } from '../ppov/local.js';
-import { forFlag, parseFlags, parseIntegerFlag } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped } from './args.js';
 import { defaultNodeId } from './node.js';
 import { formatRate } from './output.js';
 
@@ -38,6 +40,7 @@ V1 miners too), the scheduler, and a hashing node. Ctrl-C stops everything.
   --backend <name>       auto | ${Object.keys(BACKENDS).join(' | ')} (default auto)
   --threads <n>          hashing threads (default: one per core)
   --metrics-port <port>  Prometheus /metrics on 127.0.0.1 (default: a free port)
+  --dashboard-port <port> the dashboard on 127.0.0.1 (default: a free port)
   --for <seconds>        stop by itself after this long (default: run until Ctrl-C)
 `;
 
@@ -48,6 +51,10 @@ export interface LocalGridOptions {
   backend?: BackendChoice;
   threads?: number;
   metricsPort?: number;
+  /** The dashboard's port on 127.0.0.1 (default 0: a free port). */
+  dashboardPort?: number;
+  /** The dashboard's operator token (default random). */
+  dashboardToken?: string;
   calibrateMs?: number;
   log?: (line: string) => void;
 }
@@ -60,6 +67,7 @@ export interface LocalGrid {
   pool: NodePool;
   center: CenterStack;
   scheduler: Scheduler;
+  dashboard: Dashboard;
   /** The demo sub-accounts with their passwords, for Stratum miners. */
   subAccounts: { id: string; password: string; standard: number }[];
   /** A 4-node PPoV consortium ledger (src/ppov/local.ts). */
@@ -127,6 +135,13 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (l) => log(`scheduler: ${l}`),
     });
     cleanups.push(() => scheduler.stop());
+    const dashboard = await startDashboard({
+      nc: serviceConn,
+      port: options.dashboardPort ?? 0,
+      ...(options.dashboardToken ? { token: options.dashboardToken } : {}),
+      onError: metrics.busErrors,
+    });
+    cleanups.push(() => dashboard.stop());
     const agent = await NodeAgent.start({
       nc: nodeConn,
       nodeId,
@@ -143,7 +158,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
     cleanups.push(() => agent.stop());
     const ledger = startLocalConsortium({ nc: serviceConn, stateDir: join(options.stateDir, 'ppov'), log: (line) => log(`ppov: ${line}`) });
     cleanups.push(() => ledger.stop());
-    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, ledger, server, serviceUser: service.user, servicePasswordFile, stop };
+    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, ledger, dashboard, server, serviceUser: service.user, servicePasswordFile, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -157,6 +172,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     threads: { type: 'string' },
     'metrics-port': { type: 'string' },
+    'dashboard-port': { type: 'string' },
     for: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
@@ -168,6 +184,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const backend = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'auto'));
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
+  const dashboardPort = values['dashboard-port'] === undefined ? 0 : parseIntegerFlag('--dashboard-port', values['dashboard-port'], 0, 65535);
   const seconds = values.for === undefined ? undefined : parseIntegerFlag('--for', values.for, 1, 10_000_000);
   const stateDir = values['state-dir'] ?? process.env.HASHGRID_STATE_DIR ?? join(homedir(), '.local', 'state', 'hashgrid');
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -179,6 +196,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     backend,
     ...(threads ? { threads } : {}),
     metricsPort,
+    dashboardPort,
     log: values.verbose ? (l) => process.stderr.write(`${l}\n`) : () => {},
   });
   out(`nats      ${redactUrl(grid.natsUrl)}${grid.server ? ` (embedded, JetStream data in ${grid.server.stateDir})` : ''}`);
@@ -189,7 +207,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   const creds = grid.servicePasswordFile ? ` --user ${grid.serviceUser} --password-file ${grid.servicePasswordFile}` : '';
   out(`scheduler plan default (parallel); see it with: node bin/hashgrid.js scheduler status --nats ${redactUrl(grid.natsUrl)}${creds}`);
   out(`ledger    PPoV chain ${grid.ledger.chainId}: ${grid.ledger.nodes.length} nodes in this process, block groups in ${grid.ledger.stateDir}`);
+  out(`operator  token ${grid.dashboard.token} (unlocks the dashboard's actions)`);
   out(seconds ? `running for ${seconds} s` : 'running; Ctrl-C stops everything');
+  out(`dashboard ${grid.dashboard.url}`);
 
   const tty = process.stdout.isTTY;
   const line = () => {
@@ -200,11 +220,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   };
   const ticker = setInterval(() => (tty ? process.stdout.write(`\r${line()}\u001b[K`) : out(line())), tty ? 1000 : 5000);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (seconds) setTimeout(resolve, seconds * 1000).unref();
-  });
+  await untilStopped(seconds);
   clearInterval(ticker);
   if (tty) process.stdout.write('\n');
   out(line());

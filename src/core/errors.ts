@@ -54,6 +54,8 @@ export const ErrorCode = {
   STRATUM: 'STRATUM',
   /** A sub-account, its credentials or its standard are wrong. */
   SUBACCOUNT: 'SUBACCOUNT',
+  /** An operator action came without the operator token, or with a wrong one. */
+  UNAUTHORIZED: 'UNAUTHORIZED',
   /** A command-line flag or option value is wrong. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** PPoV: a block is malformed, badly signed, for another height or chain, or its Merkle root is wrong. */

@@ -28,6 +28,7 @@ import {
   ControlDone,
   Exhausted,
   Heartbeat,
+  NodeDescribe,
   NodeRegister,
   NodeRegistered,
   Share,
@@ -178,6 +179,10 @@ export class NodeAgent {
       statsHandler: async () => ({ state: this.state, hashrate: this.hashrate, sharesFound: this.sharesFound }),
     });
     this.service.addEndpoint('work', { subject: subjects.nodeWork(this.nodeId), handler: (err, msg) => err || this.onWork(msg) });
+    this.service.addEndpoint('describe', {
+      subject: subjects.nodeDescribe(this.nodeId),
+      handler: (err, msg) => err || this.reply(msg, () => (decode(NodeDescribe, msg.data, 'NodeDescribe'), encode(NodeRegister, this.registration()))),
+    });
     this.service.addEndpoint('control', { subject: subjects.nodeControl(this.nodeId), handler: (err, msg) => err || this.onControl(msg) });
   }
 
@@ -289,6 +294,27 @@ export class NodeAgent {
     this.options.nc.publish(subjects.nodeHeartbeat(this.nodeId), encode(Heartbeat, beat));
   }
 
+  /** What this node registers with (and answers NodeDescribe with). */
+  private registration(): NodeRegister {
+    return {
+      v: SCHEMA_VERSION,
+      nodeId: this.nodeId,
+      version: HASHGRID_VERSION,
+      profile: this.options.profile ?? hardwareProfile(),
+      backends: [{ backend: this.engine.backend.name, lanes: this.engine.backend.lanes, hashrate: this.calibratedRate }],
+    };
+  }
+
+  /** Answers `msg` with `answer()`, or a typed error (counted) if it throws. */
+  private reply(msg: ServiceMsg, answer: () => Uint8Array): void {
+    try {
+      msg.respond(answer());
+    } catch (e) {
+      this.onBusError(msg.subject, isHashgridError(e) ? e.code : 'INTERNAL');
+      replyError(msg, e);
+    }
+  }
+
   /** Registers until a pool answers, backing off; again after every reconnect. */
   private async registerLoop(): Promise<void> {
     let backoff = 250;
@@ -298,13 +324,7 @@ export class NodeAgent {
           this.options.nc,
           subjects.nodeRegister,
           NodeRegister,
-          {
-            v: SCHEMA_VERSION,
-            nodeId: this.nodeId,
-            version: HASHGRID_VERSION,
-            profile: this.options.profile ?? hardwareProfile(),
-            backends: [{ backend: this.engine.backend.name, lanes: this.engine.backend.lanes, hashrate: this.calibratedRate }],
-          },
+          this.registration(),
           NodeRegistered,
           'NodeRegister',
         );

@@ -1,11 +1,13 @@
 /**
  * The node pool: the registry every scheduling service reads. It answers
  * registrations, follows heartbeats, and marks a node lost after it misses
- * `lostAfterBeats` heartbeats in a row.
+ * `lostAfterBeats` heartbeats in a row. A pool that starts after a node
+ * registered (a dashboard, a restarted service) asks the node to describe
+ * itself when its first heartbeat arrives.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { listen, serve, type BusErrorSink } from '../bus/rpc.js';
-import { Heartbeat, NodeRegister, NodeRegistered, SCHEMA_VERSION, type HardwareProfile, type NodeState } from '../bus/schemas.js';
+import { listen, request, serve, type BusErrorSink } from '../bus/rpc.js';
+import { Heartbeat, NodeDescribe, NodeRegister, NodeRegistered, SCHEMA_VERSION, type HardwareProfile, type NodeState } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
 
 export interface PoolNode {
@@ -38,10 +40,13 @@ export class NodePool {
   private readonly table = new Map<string, PoolNode>();
   private readonly subs: Subscription[];
   private readonly timer: NodeJS.Timeout;
+  /** Unknown nodes asked to describe themselves, and when (at most one question per node every 5 s). */
+  private readonly asked = new Map<string, number>();
   readonly heartbeatMs: number;
+  private stopped = false;
 
   constructor(
-    nc: NatsConnection,
+    private readonly nc: NatsConnection,
     private readonly options: NodePoolOptions = {},
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 2000;
@@ -53,22 +58,7 @@ export class NodePool {
         NodeRegistered,
         'NodeRegister',
         (reg) => {
-          const now = Date.now();
-          const known = this.table.get(reg.nodeId);
-          const node: PoolNode = {
-            nodeId: reg.nodeId,
-            profile: reg.profile,
-            backends: reg.backends,
-            registeredAt: now,
-            lastSeen: now,
-            state: known?.state ?? 'idle',
-            hashrate: known?.hashrate ?? {},
-            sharesFound: known?.sharesFound ?? 0,
-            ...(known?.jobId ? { jobId: known.jobId } : {}),
-            alive: true,
-          };
-          this.table.set(reg.nodeId, node);
-          options.onChange?.(node, 'registered');
+          this.admit(reg);
           return { v: SCHEMA_VERSION, heartbeatMs: this.heartbeatMs };
         },
         // No queue group: every pool instance (scheduler, center, dashboard) keeps the whole table.
@@ -80,9 +70,10 @@ export class NodePool {
         Heartbeat,
         'Heartbeat',
         (beat, msg) => {
-          const node = this.table.get(beat.nodeId);
           // A heartbeat must come from the node's own subject, and only registered nodes are tracked.
-          if (!node || msg.subject !== subjects.nodeHeartbeat(beat.nodeId)) return;
+          if (msg.subject !== subjects.nodeHeartbeat(beat.nodeId)) return;
+          const node = this.table.get(beat.nodeId);
+          if (!node) return this.describe(beat.nodeId);
           node.lastSeen = Date.now();
           node.state = beat.state;
           node.hashrate = beat.hashrate;
@@ -116,7 +107,40 @@ export class NodePool {
       .reduce((s, n) => s + Object.values(n.hashrate).reduce((a, b) => a + b, 0), 0);
   }
 
+  /** Adds (or refreshes) a node from its registration. */
+  private admit(reg: NodeRegister): void {
+    const now = Date.now();
+    const known = this.table.get(reg.nodeId);
+    const node: PoolNode = {
+      nodeId: reg.nodeId,
+      profile: reg.profile,
+      backends: reg.backends,
+      registeredAt: now,
+      lastSeen: now,
+      state: known?.state ?? 'idle',
+      hashrate: known?.hashrate ?? {},
+      sharesFound: known?.sharesFound ?? 0,
+      ...(known?.jobId ? { jobId: known.jobId } : {}),
+      alive: true,
+    };
+    this.table.set(reg.nodeId, node);
+    this.options.onChange?.(node, 'registered');
+  }
+
+  /** Asks a node we have not seen register for its registration (a node that answers for another id is ignored). */
+  private describe(nodeId: string): void {
+    const now = Date.now();
+    if (now - (this.asked.get(nodeId) ?? 0) < 5000) return;
+    this.asked.set(nodeId, now);
+    request(this.nc, subjects.nodeDescribe(nodeId), NodeDescribe, { v: SCHEMA_VERSION }, NodeRegister, 'NodeDescribe')
+      .then((reg) => {
+        if (reg.nodeId === nodeId && !this.table.has(nodeId) && !this.stopped) this.admit(reg);
+      })
+      .catch((e: unknown) => this.options.onError?.(subjects.nodeDescribe(nodeId), (e as { code?: string }).code ?? 'INTERNAL'));
+  }
+
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     for (const s of this.subs) s.unsubscribe();
   }

@@ -38,6 +38,11 @@ describe('hashgrid up', () => {
     expect(out).toMatch(/^metrics +http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
     expect(out).toMatch(/^ledger +PPoV chain local: 4 nodes in this process, block groups in /m);
     expect(out).toMatch(/^node +\S+: wasm, calibrated [\d.]+ [kM]H\/s$/m);
+    // The startup output ends with the dashboard's URL (the live lines follow it).
+    const lines = out.split('\n');
+    const first = lines.findIndex((l) => l.startsWith('hashrate'));
+    expect(lines[first - 1]).toMatch(/^dashboard +http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(out).toMatch(/^operator +token \S{16,} /m);
     const last = out.trimEnd().split('\n').filter((l) => l.startsWith('hashrate')).at(-1)!;
     const [, accepted, rejected] = /shares (\d+) accepted, (\d+) rejected/.exec(last)!;
     expect(Number(accepted)).toBeGreaterThan(0);

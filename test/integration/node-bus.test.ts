@@ -15,7 +15,7 @@ import { authorizationBlock, nodeInboxPrefix, randomPassword } from '../../src/b
 import { decode } from '../../src/bus/codec.js';
 import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
-import { Control, ControlDone, SCHEMA_VERSION, Share, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
+import { Control, ControlDone, NodeDescribe, NodeRegister, SCHEMA_VERSION, Share, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
 import { NODE_SERVICE_NAME, streams, subjects } from '../../src/bus/subjects.js';
 import { ensureSharesStream } from '../../src/center/demo-feeder.js';
 import { NodeAgent } from '../../src/node/agent.js';
@@ -101,8 +101,22 @@ describe('a node on the bus', () => {
     expect(infos[0]!.metadata).toMatchObject({ nodeId: 'node-1', backend: 'wasm' });
     expect(infos[0]!.endpoints.map((e: { subject: string }) => e.subject).sort()).toEqual([
       subjects.nodeControl('node-1'),
+      subjects.nodeDescribe('node-1'),
       subjects.nodeWork('node-1'),
     ]);
+  });
+
+  it('is learnt by a pool that starts after it registered (from its heartbeat, asking it to describe itself)', async () => {
+    const late = new NodePool(service, { heartbeatMs: 200 });
+    try {
+      await waitFor(() => late.get('node-1') !== undefined, 5000, 'the late pool to learn node-1');
+      expect(late.get('node-1')!.backends).toEqual(pool.get('node-1')!.backends);
+      expect(late.get('node-1')!.profile).toEqual(pool.get('node-1')!.profile);
+      const described = await request(service, subjects.nodeDescribe('node-1'), NodeDescribe, { v: SCHEMA_VERSION }, NodeRegister, 'NodeDescribe');
+      expect(described.nodeId).toBe('node-1');
+    } finally {
+      late.stop();
+    }
   });
 
   it('takes a job and streams shares that verify on the reference, tagged with the owner', async () => {
