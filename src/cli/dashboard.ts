@@ -24,6 +24,7 @@ pausing nodes and changing or adding sub-accounts need the operator token.
                           one, printed at start)
   --center <id>           a distribution center to show (repeatable; default main)
   --plan <name>           a scheduler plan to show (repeatable; default default)
+  --ledger <chain>:<ids>  a PPoV chain to show, and the ledger nodes to ask, e.g. local:n1,n2
 `;
 
 export async function dashboardCommand(argv: string[]): Promise<number> {
@@ -34,6 +35,7 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
     'token-file': { type: 'string' },
     center: { type: 'string', multiple: true },
     plan: { type: 'string', multiple: true },
+    ledger: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -46,6 +48,12 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   for (const id of [...(values.center ?? []), ...(values.plan ?? [])]) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new UsageError(values.center?.includes(id) ? '--center' : '--plan', `expected letters, digits, _ and - (at most 64), got "${id}"`);
   }
+  let ledger: { chain: string; nodes: string[] } | undefined;
+  if (values.ledger !== undefined) {
+    const m = /^([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64})*)$/.exec(values.ledger);
+    if (!m) throw new UsageError('--ledger', `expected <chain>:<node>[,<node>...], got "${values.ledger}"`);
+    ledger = { chain: m[1]!, nodes: m[2]!.split(',') };
+  }
   const nc = await connectFromFlags(values, 'hashgrid-dashboard');
   const dashboard = await startDashboard({
     nc,
@@ -54,6 +62,7 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
     ...(token ? { token } : {}),
     ...(values.center ? { centers: values.center } : {}),
     ...(values.plan ? { plans: values.plan } : {}),
+    ...(ledger ? { ledger } : {}),
   });
   process.stdout.write(`bus       ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
   if (!token) process.stdout.write(`token     ${dashboard.token} (operator actions: unlock them on the page with it)\n`);

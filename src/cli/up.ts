@@ -135,8 +135,11 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (l) => log(`scheduler: ${l}`),
     });
     cleanups.push(() => scheduler.stop());
+    const ledger = startLocalConsortium({ nc: serviceConn, stateDir: join(options.stateDir, 'ppov'), log: (line) => log(`ppov: ${line}`) });
+    cleanups.push(() => ledger.stop());
     const dashboard = await startDashboard({
       nc: serviceConn,
+      ledger: { chain: ledger.chainId, nodes: ledger.nodes.map((n) => n.id) },
       port: options.dashboardPort ?? 0,
       ...(options.dashboardToken ? { token: options.dashboardToken } : {}),
       onError: metrics.busErrors,
@@ -156,8 +159,6 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (line) => log(`node: ${line}`),
     });
     cleanups.push(() => agent.stop());
-    const ledger = startLocalConsortium({ nc: serviceConn, stateDir: join(options.stateDir, 'ppov'), log: (line) => log(`ppov: ${line}`) });
-    cleanups.push(() => ledger.stop());
     return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, ledger, dashboard, server, serviceUser: service.user, servicePasswordFile, stop };
   } catch (e) {
     await stop();

@@ -109,6 +109,18 @@ export interface Snapshot {
   /** Newest first. */
   timeline: TimelineEntry[];
   problems: SourceProblem[];
-  /** The PPoV ledger: null while no ledger publishes a status subject on this grid. */
-  ledger: null;
+  /** The PPoV ledger, or null when the dashboard follows none (or none answers). */
+  ledger: LedgerView | null;
+}
+
+/** What the dashboard shows of a PPoV chain: one node's view and the last block groups. */
+export interface LedgerView {
+  chainId: string;
+  /** The ledger node that answered. */
+  nodeId: string;
+  height: number;
+  view: number;
+  pending: number;
+  /** Newest first. */
+  groups: { height: number; groupId: string; leader: string; nextLeader: string; votes: number; approved: number; blocks: number; txs: number }[];
 }

@@ -8,8 +8,13 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { redactUrl } from '../bus/auth.js';
+import { PPOV_MAX_PAYLOAD_BYTES } from '../bus/codec.js';
 import { listen, request, type BusErrorSink } from '../bus/rpc.js';
 import {
+  PpovGroups,
+  PpovStatus,
+  PpovStatusRequest,
+  PpovSyncRequest,
   CenterStats,
   CenterStatsRequest,
   SCHEMA_VERSION,
@@ -23,7 +28,7 @@ import {
 } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
 import { NodePool, type PoolNode } from '../node/pool.js';
-import type { AccountView, BusView, NodeView, Snapshot, SourceProblem, TimelineEntry } from './view.js';
+import type { AccountView, BusView, LedgerView, NodeView, Snapshot, SourceProblem, TimelineEntry } from './view.js';
 
 /** Watcher options; every default is documented here. */
 export interface GridWatcherOptions {
@@ -40,6 +45,8 @@ export interface GridWatcherOptions {
   timelineSize?: number;
   /** Timeout of each request to a center or scheduler (default 1500 ms). */
   requestTimeoutMs?: number;
+  /** A PPoV chain to follow: its id and the ledger nodes to ask (the first that answers). */
+  ledger?: { chain: string; nodes: string[] };
   onError?: BusErrorSink;
 }
 
@@ -127,12 +134,50 @@ export class GridWatcher {
         Promise.all(this.centers.map((c) => ask(`center ${c}`, () => request(nc, subjects.center(c).stats, CenterStatsRequest, v, CenterStats, 'CenterStats', t)))),
         Promise.all(this.plans.map((p) => ask(`scheduler ${p}`, () => request(nc, subjects.scheduler(p).status, SchedulerStatusRequest, v, SchedulerStatus, 'SchedulerStatus', t)))),
       ]);
+      const ledger = await this.ledger(t);
       if (this.stopped) return;
       this.last = this.build(lists, stats, statuses);
+      this.last.ledger = ledger;
       for (const l of this.listeners) l(this.last);
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** One ledger node's status and its last five block groups (the newest first). */
+  private async ledger(timeoutMs: number): Promise<LedgerView | null> {
+    const l = this.options.ledger;
+    if (!l) return null;
+    for (const nodeId of l.nodes) {
+      try {
+        const s = subjects.ppov(l.chain);
+        const st = await request(this.options.nc, s.status(nodeId), PpovStatusRequest, { v: SCHEMA_VERSION }, PpovStatus, 'PpovStatus', timeoutMs);
+        const from = Math.max(1, st.height - 4);
+        const groups = st.height > 0 ? (await request(this.options.nc, s.sync(nodeId), PpovSyncRequest, { v: SCHEMA_VERSION, from: nodeId, height: from }, PpovGroups, 'PpovGroups', timeoutMs, PPOV_MAX_PAYLOAD_BYTES)).groups : [];
+        return {
+          chainId: st.chainId,
+          nodeId,
+          height: st.height,
+          view: st.view,
+          pending: st.pending,
+          groups: groups
+            .map((g) => ({
+              height: g.header.height,
+              groupId: g.header.groupId,
+              leader: g.header.leader,
+              nextLeader: g.header.nextLeader,
+              votes: g.header.votes.length,
+              approved: g.header.results.filter((r) => r.block !== '').length,
+              blocks: g.header.results.length,
+              txs: g.blocks.reduce((n, b) => n + b.txCount, 0),
+            }))
+            .reverse(),
+        };
+      } catch {
+        // That node is down or busy: ask the next.
+      }
+    }
+    return null;
   }
 
   private build(

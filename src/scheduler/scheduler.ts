@@ -168,7 +168,9 @@ export class Scheduler {
       this.current = d.plan;
       this.state.assignments = Object.fromEntries(d.plan);
       await this.save();
-      this.event('plan', d.reasons.join('; ') || 'no work', { assignments: Object.fromEntries(d.plan) });
+      const targets = [...d.targets].map(([k, r]) => `${k} ${(r / 1e6).toFixed(2)} MH/s`).join(', ');
+      const why = [...d.reasons, ...(this.plan.mode === 'parallel' && targets ? [`targets ${targets}`] : [])].join('; ');
+      this.event('plan', why || 'no work: no node is active', { assignments: Object.fromEntries(d.plan) });
     }
     await this.rotate(Date.now());
   }

@@ -164,6 +164,20 @@ function renderTimeline(entries: TimelineEntry[]): void {
 }
 
 function renderLedger(s: Snapshot): void {
-  // No ledger publishes a status subject yet (the PPoV runtime is not on the bus): say so plainly.
-  setHtml(byId('ledger'), s.ledger === null ? '<strong>no ledger on this grid</strong><br>the PPoV chain shows here (height, block groups, leader, votes) once a ledger runs on the bus' : '');
+  const l = s.ledger;
+  if (l === null) {
+    setHtml(byId('ledger'), '<strong>no ledger on this grid</strong><br>the PPoV chain shows here (height, block groups, leader, votes) when the dashboard follows one');
+    return;
+  }
+  const rows = l.groups
+    .map(
+      (g) =>
+        `<tr><td class="num">${g.height}</td><td title="${esc(g.groupId)}">${esc(g.groupId.slice(0, 8))}</td><td title="next: ${esc(g.nextLeader)}">${esc(g.leader)}</td><td class="num">${g.votes}</td><td class="num">${g.approved}/${g.blocks}</td><td class="num">${g.txs}</td></tr>`,
+    )
+    .join('');
+  setHtml(
+    byId('ledger'),
+    `<div class="ledger-head">chain <strong>${esc(l.chainId)}</strong> · height <strong data-ledger-height>${l.height}</strong> · view ${l.view} · ${l.pending} pending tx · as seen by ${esc(l.nodeId)}</div>` +
+      `<table class="ledger"><thead><tr><th class="num">height</th><th>group</th><th>leader</th><th class="num">votes</th><th class="num">approved</th><th class="num">tx</th></tr></thead><tbody>${rows}</tbody></table>`,
+  );
 }
