@@ -45,7 +45,7 @@ export async function benchSvg(title: string, rows: readonly ChartRow[], curve: 
         data: { values: rows.map((r) => ({ path: `${r.name} ×${r.threads}`, mhs: mhs(r) })) },
         mark: 'bar',
         encoding: {
-          y: { field: 'path', type: 'nominal', sort: null, title: null },
+          y: { field: 'path', type: 'nominal', sort: null, title: null, axis: { labelLimit: 420 } },
           x: { field: 'mhs', type: 'quantitative', title: 'MH/s' },
         },
       },
