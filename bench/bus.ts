@@ -22,7 +22,7 @@ import { request } from '../src/bus/rpc.js';
 import { SCHEMA_VERSION, WorkAccepted, WorkAssignment } from '../src/bus/schemas.js';
 import { NatsServer } from '../src/bus/server.js';
 import { subjects } from '../src/bus/subjects.js';
-import { ensureSharesStream } from '../src/center/demo-feeder.js';
+import { ensureSharesStream } from '../src/bus/jetstream.js';
 import { bytesToHex } from '../src/core/bytes.js';
 import { MAX_TARGET, targetToHex } from '../src/core/target.js';
 import { PACKAGE_ROOT } from '../src/engine/paths.js';

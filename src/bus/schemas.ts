@@ -193,7 +193,7 @@ export type CenterStats = z.infer<typeof CenterStats>;
 /** Published whenever a sub-account's up-to-standard decision changes. */
 export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: subAccountId, upToStandard: z.boolean(), hashrate: z.number(), at: z.number().int() });
 
-/** One accepted share as the center persists it (JetStream, stream CENTER_SHARES). */
+/** One accepted share as the center persists it (JetStream, stream CENTER_<cid>). */
 export const AcceptedShare = z.object({ v, centerId: z.string(), subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() });
 export type AcceptedShare = z.infer<typeof AcceptedShare>;
 

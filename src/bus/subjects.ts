@@ -86,8 +86,8 @@ export const buckets = {
 export const streams = {
   /** Shares from every node; a share is acknowledged once stored here. */
   shares: { name: 'SHARES', subjects: [subjects.allShares] },
-  /** Accepted shares of every center: the accounting that survives restarts. */
-  centerShares: { name: 'CENTER_SHARES', subjects: [`${SUBJECT_PREFIX}.center.*.accepted`] },
+  /** Accepted shares of center `<cid>`: the accounting that survives restarts (replayed on start). */
+  centerShares: (cid: string) => ({ name: `CENTER_${cid}`, subjects: [subjects.center(cid).accepted] }),
 } as const;
 
 /** The NATS Services ($SRV) name a hashing node registers under. */

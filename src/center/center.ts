@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { nanos, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ErrorCode, HashgridError } from '../core/errors.js';
 import { hashToBigInt, sha256d } from '../core/sha256d.js';
 import { bitsToTarget, difficultyToTarget, MAX_TARGET, targetToHex } from '../core/target.js';
@@ -40,7 +40,8 @@ import {
   TaskResultAck,
   type SubAccountInfo,
 } from '../bus/schemas.js';
-import { subjects } from '../bus/subjects.js';
+import { ensureStream } from '../bus/jetstream.js';
+import { streams, subjects } from '../bus/subjects.js';
 import { buildHeader, hex32, merkleRootFor, type StratumJob } from '../stratum/job.js';
 import { ahex, StratumCode, StratumError } from '../stratum/protocol.js';
 import type { StratumHandler, StratumSession, SubmitParams } from '../stratum/server.js';
@@ -379,13 +380,10 @@ export class DistributionCenter implements StratumHandler {
   // ---- persistence
 
   private async openStore(nc: NatsConnection, replicas: number): Promise<void> {
+    const stream = streams.centerShares(this.centerId);
+    const name = stream.name;
+    await ensureStream(nc, stream, replicas);
     const jsm = await jetstreamManager(nc);
-    const name = `CENTER_${this.centerId}`;
-    try {
-      await jsm.streams.info(name);
-    } catch {
-      await jsm.streams.add({ name, subjects: [subjects.center(this.centerId).accepted], num_replicas: replicas, duplicate_window: nanos(120_000) });
-    }
     this.js = jetstream(nc);
     // Replay: the same records in the same order give the same totals.
     const total = (await jsm.streams.info(name)).state.messages;

@@ -9,7 +9,8 @@
  * distribution center with sub-accounts grows from here.
  */
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ensureSharesStream } from '../bus/jetstream.js';
 import { bytesToHex, hexToBytes } from '../core/bytes.js';
 import { encodeHeader } from '../core/header.js';
 import { meetsTarget, sha256d, hashToDisplayHex } from '../core/sha256d.js';
@@ -38,22 +39,6 @@ interface IssuedJob {
   nodeId: string;
   header: Uint8Array;
   target: bigint;
-}
-
-/** Creates the SHARES stream if it is missing; a share is acknowledged once stored there. */
-export async function ensureSharesStream(nc: NatsConnection, replicas = 1): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.info(streams.shares.name);
-  } catch {
-    await jsm.streams.add({
-      name: streams.shares.name,
-      subjects: [...streams.shares.subjects],
-      num_replicas: replicas,
-      // Retries of one share within two minutes are stored once (Nats-Msg-Id).
-      duplicate_window: nanos(120_000),
-    });
-  }
 }
 
 export class DemoFeeder {

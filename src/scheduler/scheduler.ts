@@ -43,7 +43,7 @@ import {
   type SubAccountInfo,
 } from '../bus/schemas.js';
 import { buckets, streams, subjects } from '../bus/subjects.js';
-import { ensureSharesStream } from '../center/demo-feeder.js';
+import { ensureSharesStream } from '../bus/jetstream.js';
 import type { SchedulerMetrics } from '../metrics/metrics.js';
 import type { NodePool } from '../node/pool.js';
 import { buildHeader, hex32 } from '../stratum/job.js';

@@ -17,7 +17,7 @@ import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
 import { Control, ControlDone, NodeDescribe, NodeRegister, SCHEMA_VERSION, Share, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
 import { NODE_SERVICE_NAME, streams, subjects } from '../../src/bus/subjects.js';
-import { ensureSharesStream } from '../../src/center/demo-feeder.js';
+import { ensureSharesStream } from '../../src/bus/jetstream.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { NodePool } from '../../src/node/pool.js';
 import { startServer, stopAll, waitFor } from '../helpers/nats.js';
