@@ -13,8 +13,8 @@
  * --threads T hashing threads (default one per core; with every core hashing,
  * the node's event loop shares the CPU with its workers).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, hostname, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectBus } from '../src/bus/connect.js';
@@ -25,19 +25,13 @@ import { subjects } from '../src/bus/subjects.js';
 import { ensureSharesStream } from '../src/bus/jetstream.js';
 import { bytesToHex } from '../src/core/bytes.js';
 import { MAX_TARGET, targetToHex } from '../src/core/target.js';
-import { PACKAGE_ROOT } from '../src/engine/paths.js';
+import { benchEnvironment, quantiles, writeBenchResult, type Quantiles } from '../src/cli/bench-report.js';
 import { NodeAgent } from '../src/node/agent.js';
 
 const { values } = parseArgs({ options: { switches: { type: 'string' }, seconds: { type: 'string' }, threads: { type: 'string' } } });
 const switches = Number(values.switches ?? 200);
 const seconds = Number(values.seconds ?? 10);
 const threads = Number(values.threads ?? availableParallelism());
-
-const quantiles = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { samples: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1]! };
-};
 
 const state = mkdtempSync(join(tmpdir(), 'hashgrid-bench-bus-'));
 const server = await NatsServer.start({ stateDir: state });
@@ -104,21 +98,14 @@ rmSync(state, { recursive: true, force: true });
 
 const result = {
   kind: 'bus',
-  date: new Date().toISOString(),
-  host: hostname(),
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: availableParallelism(),
-  node: process.version,
+  ...benchEnvironment(),
   hashingThreads: threads,
   switchLatencyMs: quantiles(switchLatency),
   shareLatencyMs: quantiles(shareLatency),
   targets: { switchP99Ms: 10, shareP50Ms: 2 },
 };
-const out = join(PACKAGE_ROOT, 'bench', 'results');
-mkdirSync(out, { recursive: true });
-const file = join(out, `bus-${hostname()}.json`);
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-const row = (name: string, q: ReturnType<typeof quantiles>, target: string) =>
+const file = writeBenchResult('bus', result);
+const row = (name: string, q: Quantiles, target: string) =>
   `${name.padEnd(34)} ${String(q.samples).padStart(7)} ${q.p50.toFixed(2).padStart(8)} ${q.p99.toFixed(2).padStart(8)} ${q.max.toFixed(2).padStart(8)}   ${target}`;
 console.log(`bus latency on ${result.cpu} (${result.cores} cores, ${threads} hashing), nats-server on loopback, node ${process.version}\n`);
 console.log(`${'ms'.padEnd(34)} ${'samples'.padStart(7)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)}   target`);

@@ -9,8 +9,8 @@
  *
  * Flags: --connections N (default 20), --seconds S (default 8), --inflight K per connection (default 16).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, hostname, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fork } from 'node:child_process';
@@ -19,7 +19,7 @@ import { connectBus } from '../src/bus/connect.js';
 import { NatsServer } from '../src/bus/server.js';
 import { BuiltinChain } from '../src/center/chain.js';
 import { DistributionCenter } from '../src/center/center.js';
-import { PACKAGE_ROOT } from '../src/engine/paths.js';
+import { benchEnvironment, quantiles, writeBenchResult } from '../src/cli/bench-report.js';
 import { StratumClient } from '../src/stratum/client.js';
 import { hex32, type StratumJob } from '../src/stratum/job.js';
 import { StratumServer } from '../src/stratum/server.js';
@@ -98,8 +98,7 @@ if (process.env.HASHGRID_BENCH_MINERS) {
     const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, HASHGRID_BENCH_MINERS: JSON.stringify({ port, connections, seconds, inflight }) } });
     const r = await new Promise<MinerResult>((resolve, reject) => child.once('message', (m) => resolve(m as MinerResult)).once('error', reject));
     child.kill();
-    r.latencies.sort((a, b) => a - b);
-    const q = (p: number) => r.latencies[Math.min(r.latencies.length - 1, Math.floor(p * r.latencies.length))] ?? 0;
+    const latency = quantiles(r.latencies);
     rows.push({
       persistence: persistence ? 'jetstream' : 'memory',
       connections,
@@ -107,7 +106,7 @@ if (process.env.HASHGRID_BENCH_MINERS) {
       acceptedPerSecond: r.accepted / r.seconds,
       rejected: r.rejected,
       centerAccepted: center.stats.accepted,
-      submitLatencyMs: { p50: q(0.5), p99: q(0.99) },
+      submitLatencyMs: { p50: latency.p50, p99: latency.p99 },
     });
     await server.close();
     await center.close();
@@ -117,11 +116,8 @@ if (process.env.HASHGRID_BENCH_MINERS) {
   await nats.stop();
   rmSync(state, { recursive: true, force: true });
 
-  const result = { kind: 'center', date: new Date().toISOString(), host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, rows, target: { sharesPerSecond: 20_000 } };
-  const out = join(PACKAGE_ROOT, 'bench', 'results');
-  mkdirSync(out, { recursive: true });
-  const file = join(out, `center-${hostname()}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const result = { kind: 'center', ...benchEnvironment(), rows, target: { sharesPerSecond: 20_000 } };
+  const file = writeBenchResult('center', result);
   console.log(`center share validation on ${result.cpu} (${result.cores} cores), node ${process.version}; miners in a second process\n`);
   console.log(`${'persistence'.padEnd(12)} ${'conns'.padStart(5)} ${'accepted/s'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'rejected'.padStart(9)}`);
   for (const r of rows) {

@@ -4,10 +4,7 @@
  * seeded simulation, the time until every sub-account is up to standard
  * against the ideal (Σ need ÷ capacity).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, hostname } from 'node:os';
-import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../src/engine/paths.js';
+import { benchEnvironment, writeBenchResult } from '../src/cli/bench-report.js';
 import { decide, type PolicyAccount, type PolicyNode } from '../src/scheduler/policy.js';
 import { simulate } from '../src/scheduler/simulation.js';
 
@@ -55,11 +52,8 @@ for (const [nodes, subAccounts] of [[10, 3], [100, 10], [1000, 30]] as const) {
   }
 }
 
-const result = { kind: 'scheduler', date: new Date().toISOString(), host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, decisions: rows, simulations: sims, target: { decisionMsAt10000Nodes: 50 } };
-const out = join(PACKAGE_ROOT, 'bench', 'results');
-mkdirSync(out, { recursive: true });
-const file = join(out, `scheduler-${hostname()}.json`);
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const result = { kind: 'scheduler', ...benchEnvironment(), decisions: rows, simulations: sims, target: { decisionMsAt10000Nodes: 50 } };
+const file = writeBenchResult('scheduler', result);
 
 console.log(`scheduling policy on ${result.cpu} (${result.cores} cores), node ${process.version}\n`);
 console.log('decision time (ms, p50 of 7; max):');

@@ -4,8 +4,8 @@
  * and the engine's job-switch latency. Prints a table; writes JSON.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, hostname } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createSHA256 } from 'hash-wasm';
@@ -19,6 +19,7 @@ import { createEngine, HashEngine, type BackendName } from '../engine/index.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
 import { hardwareProfile } from '../node/profile.js';
 import { parseFlags, parseIntegerFlag, UsageError } from './args.js';
+import { benchEnvironment, quantiles, writeBenchResult } from './bench-report.js';
 import { benchSvg } from './bench-chart.js';
 import { formatRate } from './output.js';
 
@@ -162,9 +163,7 @@ async function switchLatency(threads: number, switches: number) {
   } finally {
     await engine.close();
   }
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { samples: latencies.length, p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1]! };
+  return quantiles(latencies);
 }
 
 /** The gpu engine on one adapter at its tuned dispatch size. */
@@ -216,19 +215,13 @@ export async function runHashBench(options: {
   }
   const result: HashBenchResult = {
     kind: 'hash',
-    date: new Date().toISOString(),
-    host: hostname(),
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: availableParallelism(),
-    node: process.version,
+    ...benchEnvironment(),
     seconds,
     rows,
     switchLatencyMs,
     profile: hardwareProfile(adapters.map((a) => ({ vendor: a.vendor, architecture: a.architecture, description: a.description }))),
   };
-  mkdirSync(options.out, { recursive: true });
-  const file = join(options.out, `hash-${hostname()}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = writeBenchResult('hash', result, options.out);
   const svg = join(options.out, `hash-${hostname()}.svg`);
   const gpuRows = rows.filter((r) => r.adapter);
   writeFileSync(svg, await benchSvg(`sha256d on ${result.cpu.trim()} (${result.cores} cores), ${result.host}`, rows, simdCurve(rows), gpuRows));
