@@ -2,7 +2,6 @@
  * The center's accounting as pure code: delivered-hashrate windows and their
  * error bound, the up-to-standard hysteresis, vardiff.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HashrateEstimator, upToStandard } from '../../src/center/hashrate.js';
 import { newVardiff, vardiffStep } from '../../src/center/vardiff.js';
@@ -18,20 +17,27 @@ function shareStream(seed: number, rate: number, difficulty: number, seconds: nu
 }
 
 describe('delivered hashrate', () => {
-  it('estimates a known rate within its stated error bound (3σ), across seeds', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.constantFrom(1e6, 5e7, 2e9), (seed, rate) => {
-        const difficulty = rate / 2 ** 32; // ~1 share per second
-        const start = 1_000_000_000;
-        const est = new HashrateEstimator(start);
-        for (const t of shareStream(seed, rate, difficulty, 600)) est.record(difficulty, start + t * 1000);
-        const e = est.estimate(600, start + 600_000);
-        expect(e.shares).toBeGreaterThan(400);
-        expect(Math.abs(e.hashrate - rate) / rate).toBeLessThan(3 * e.relativeError);
-        expect(e.relativeError).toBeCloseTo(1 / Math.sqrt(e.shares), 10);
-      }),
-      { numRuns: 60 },
-    );
+  it('states an error bound that covers the true rate as often as a standard error should', () => {
+    // A single stream may fall outside 3σ by chance (0.3% of the time), so the bound is checked
+    // the way a standard error is meant: over 300 fixed seeds, ~68% within 1σ and ~99.7% within 3σ.
+    const within = { one: 0, three: 0 };
+    const runs = 300;
+    for (let seed = 1; seed <= runs; seed++) {
+      const rate = [1e6, 5e7, 2e9][seed % 3]!;
+      const difficulty = rate / 2 ** 32; // ~1 share per second
+      const start = 1_000_000_000;
+      const est = new HashrateEstimator(start);
+      for (const t of shareStream(seed * 2654435761, rate, difficulty, 600)) est.record(difficulty, start + t * 1000);
+      const e = est.estimate(600, start + 600_000);
+      expect(e.shares).toBeGreaterThan(400);
+      expect(e.relativeError).toBeCloseTo(1 / Math.sqrt(e.shares), 10);
+      const deviation = Math.abs(e.hashrate - rate) / rate / e.relativeError;
+      if (deviation <= 1) within.one++;
+      if (deviation <= 3) within.three++;
+    }
+    expect(within.one / runs).toBeGreaterThan(0.6);
+    expect(within.one / runs).toBeLessThan(0.76);
+    expect(within.three / runs).toBeGreaterThanOrEqual(0.98);
   });
 
   it('counts only the window, and cuts a window to the history it has', () => {
