@@ -200,6 +200,12 @@ export class PpovNode {
   private outbox: Promise<void> = Promise.resolve();
   private syncing = false;
   private closed = false;
+  /**
+   * The tip whose store transaction has committed. The machine's own tip runs
+   * ahead of it by at most one step; what others are told (status, sync, the
+   * height getter) is only what survives a SIGKILL.
+   */
+  private committed: { height: number; tipId: string };
   /** When each milestone of each height happened (performance.now()). */
   private marks = new Map<number, Partial<Record<TraceEvent, number>>>();
 
@@ -215,6 +221,7 @@ export class PpovNode {
       restore,
       trace: (event, height) => this.mark(event, height),
     });
+    this.committed = { height: this.machine.state.height, tipId: this.machine.state.tipId };
   }
 
   /** Opens the node from its store (replaying and re-verifying every stored group) and joins the bus. */
@@ -229,8 +236,9 @@ export class PpovNode {
   get id(): string {
     return this.machine.id;
   }
+  /** The height of the last block group committed to the store. */
   get height(): number {
-    return this.machine.state.height;
+    return this.committed.height;
   }
 
   /** A message from the bus; returns the ledger rule it broke, if any (no state changed then). */
@@ -244,20 +252,20 @@ export class PpovNode {
 
   status(): z.input<typeof PpovStatus> {
     const s = this.machine.state;
-    return { v, nodeId: this.id, chainId: s.genesis.chainId, height: s.height, tipId: s.tipId, view: this.machine.currentView, pending: this.machine.pendingTxs, rejected: { ...this.rejected } };
+    return { v, nodeId: this.id, chainId: s.genesis.chainId, height: this.committed.height, tipId: this.committed.tipId, view: this.machine.currentView, pending: this.machine.pendingTxs, rejected: { ...this.rejected } };
   }
 
   /** Consecutive groups from `height`, as many as fit in `maxBytes` of JSON (at least one, or a typed error). */
   groupsFrom(height: number, maxBytes: number): BlockGroup[] {
     const out: BlockGroup[] = [];
     let bytes = 64;
-    for (const g of this.machine.groups.slice(height - 1, height - 1 + 16)) {
+    for (const g of this.machine.groups.slice(height - 1, Math.min(height - 1 + 16, this.committed.height))) {
       const size = JSON.stringify(g).length + 1;
       if (bytes + size > maxBytes) break;
       bytes += size;
       out.push(g);
     }
-    if (out.length === 0 && this.machine.groups.length >= height) {
+    if (out.length === 0 && this.committed.height >= height) {
       throw new HashgridError(ErrorCode.PAYLOAD_TOO_LARGE, `PpovSyncRequest: group ${height} is larger than the server's max_payload (${maxBytes} bytes)`);
     }
     return out;
@@ -275,6 +283,8 @@ export class PpovNode {
     const stored = fx.filter((e): e is Extract<Effect, { kind: 'stored' }> => e.kind === 'stored');
     this.outbox = Promise.all([this.outbox, committed]).then(
       () => {
+        const last = stored.at(-1)?.group.header;
+        if (last) this.committed = { height: last.height, tipId: last.groupId };
         if (this.closed) return;
         for (const e of stored) this.onCommitted(e.group);
         for (const e of fx) this.send(e);
