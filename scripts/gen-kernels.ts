@@ -1,7 +1,8 @@
 /**
  * Writes the generated kernels from the one DAG in src/engine/codegen:
  *   assembly/constants.generated.ts   SHA-256 constants for the hand-written AssemblyScript
- *   assembly/scan.generated.ts        sha256d nonce scan, scalar and v128 (two vectors interleaved)
+ *   assembly/scan.generated.ts        sha256d nonce scan, scalar and v128 (four nonces per vector;
+ *                                     two interleaved vectors measured slower: register spills)
  *
  * The outputs are checked in so a reader sees the kernels; a unit test fails
  * when they are stale. Run: npm run build:kernels

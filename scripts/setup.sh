@@ -76,9 +76,19 @@ install_npm() {
   echo "$want" >"$stamp"
 }
 
+# Everything the build reads; the build is skipped while none of it changed.
+build_inputs_hash() {
+  find src assembly scripts shaders package-lock.json package.json asconfig.json tsconfig*.json -type f -print0 \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+}
+
 build() {
+  local stamp=dist/.hashgrid-build.sha256 want
+  want=$(build_inputs_hash)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && ls build/*.wasm >/dev/null 2>&1; then return 0; fi
   log "building (wasm + TypeScript)"
   npm run --silent build
+  echo "$want" >"$stamp"
 }
 
 main() {

@@ -3,6 +3,7 @@
  * their nonces, chunk and worker boundaries, roll-over, cancellation, and the
  * reference re-check of every hit.
  */
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, HashgridError } from '../../src/core/errors.js';
 import { parseHeaderHex, withNonce } from '../../src/core/header.js';
@@ -62,6 +63,33 @@ describe('chunks and workers', () => {
     expect(result.hits.map((h) => h.nonce)).toEqual(expected);
     for (const n of wanted) expect(expected).toContain(n);
     expect(result.hashes).toBe(1024);
+  });
+
+  it('property: random headers, windows and targets give exactly the reference hits, SIMD and scalar, across chunks and workers', async () => {
+    const simd = engine({ chunkSize: 64 });
+    const scalar = engine({ backend: 'wasm-scalar', chunkSize: 64 });
+    // Offsets biased to the edges: each lane of a v128 (mod 4) at both ends of a 64-nonce chunk.
+    const edge = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 60, max: 67 }), fc.integer({ min: 0, max: 399 }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 80, maxLength: 80 }),
+        fc.integer({ min: 0, max: 2 ** 32 - 400 }),
+        fc.integer({ min: 68, max: 400 }),
+        fc.array(edge, { minLength: 1, maxLength: 4 }),
+        async (header, start, count, offsets) => {
+          const hashes = Array.from({ length: count }, (_, i) => hashToBigInt(sha256d(withNonce(header, start + i))));
+          // The target is the largest hash among the chosen nonces: each of them hits, and whatever else is as low.
+          const target = offsets.map((o) => hashes[o % count]!).reduce((a, b) => (a > b ? a : b));
+          const expected = hashes.flatMap((h, i) => (h <= target ? [start + i] : []));
+          for (const e of [simd, scalar]) {
+            const r = await e.scan({ header, start, count, target });
+            expect(r.hashes).toBe(count);
+            expect(r.hits.map((h) => h.nonce)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('rolls over to the next header when a header is spent, then reports exhaustion', async () => {

@@ -3,7 +3,8 @@ import { bytesToHex, hexToBytes, reverse } from '../../src/core/bytes.js';
 import { ErrorCode, HashgridError } from '../../src/core/errors.js';
 import { decodeHeader, encodeHeader, parseHeaderHex, withNonce } from '../../src/core/header.js';
 import { merkleBranch, merkleRoot } from '../../src/core/merkle.js';
-import { hashToDisplayHex, meetsTarget, hashToBigInt, sha256d } from '../../src/core/sha256d.js';
+import { createHash } from 'node:crypto';
+import { hashToDisplayHex, meetsTarget, hashToBigInt, midstate, sha256d } from '../../src/core/sha256d.js';
 import {
   bitsToTarget,
   DIFF1_TARGET,
@@ -13,6 +14,7 @@ import {
   targetToBits,
   targetToDifficulty,
 } from '../../src/core/target.js';
+import { compress, IV } from '../helpers/fips180.js';
 import { bitcoinHeaders } from '../helpers/vectors.js';
 
 const headers = bitcoinHeaders();
@@ -95,6 +97,33 @@ describe('target, bits and difficulty', () => {
     expect(codeOf(() => difficultyToTarget(Number.NaN))).toBe(ErrorCode.INVALID_DIFFICULTY);
     expect(codeOf(() => difficultyToTarget(1e-12))).toBe(ErrorCode.TARGET_OUT_OF_RANGE);
     expect(parseTargetHex('ff'.repeat(32))).toBe(MAX_TARGET);
+  });
+});
+
+describe('midstate', () => {
+  it('is H(1) of FIPS 180-4 §6.2.2 for every real header, and finishes to the header\'s SHA-256', () => {
+    for (const v of headers) {
+      const header = parseHeaderHex(v.header);
+      const mid = midstate(header);
+      expect(Array.from(mid)).toEqual(Array.from(compress(IV, header.subarray(0, 64))));
+      // The second block: the last 16 header bytes, 0x80, zeros, the 640-bit length (§5.1.1).
+      const tail = new Uint8Array(64);
+      tail.set(header.subarray(64));
+      tail[16] = 0x80;
+      new DataView(tail.buffer).setUint32(60, 640, false);
+      const digest = new Uint8Array(32);
+      compress(mid, tail).forEach((word, i) => new DataView(digest.buffer).setUint32(4 * i, word, false));
+      expect(bytesToHex(digest)).toBe(createHash('sha256').update(header).digest('hex'));
+    }
+  });
+
+  it('depends on the first 64 bytes only', () => {
+    const header = parseHeaderHex(headers[7]!.header);
+    const later = withNonce(header, 12345);
+    expect(midstate(later)).toEqual(midstate(header));
+    const earlier = Uint8Array.from(header);
+    earlier[63] = earlier[63]! ^ 1;
+    expect(midstate(earlier)).not.toEqual(midstate(header));
   });
 });
 
