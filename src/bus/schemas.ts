@@ -192,6 +192,7 @@ export type CenterStats = z.infer<typeof CenterStats>;
 
 /** Published whenever a sub-account's up-to-standard decision changes. */
 export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: subAccountId, upToStandard: z.boolean(), hashrate: z.number(), at: z.number().int() });
+export type StandardChanged = z.infer<typeof StandardChanged>;
 
 /** One accepted share as the center persists it (JetStream, stream CENTER_<cid>). */
 export const AcceptedShare = z.object({ v, centerId: z.string(), subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() });
@@ -272,6 +273,7 @@ export const SchedulerStatus = z.object({
 export type SchedulerStatus = z.infer<typeof SchedulerStatus>;
 
 export const SchedulerEvent = z.object({ v, plan: z.string(), at: z.number().int(), kind: z.string(), reason: z.string(), data: z.record(z.string(), z.unknown()).optional() });
+export type SchedulerEvent = z.infer<typeof SchedulerEvent>;
 // ---- PPoV consortium ledger (src/ppov): the round's messages, catch-up, submission, status.
 // The ledger objects are those of src/ppov/types.ts; signatures cover their canonical bytes (src/ppov/encode.ts).
 
@@ -341,3 +343,33 @@ export const PpovStatus = z.object({
 export type PpovStatus = z.infer<typeof PpovStatus>;
 /** Reply to a round message published as a request (a publisher that asked whether it was taken). */
 export const PpovAccepted = z.object({ v, accepted: z.literal(true) });
+
+// ---- Accounting on the ledger (src/ppov/accounting.ts): what the center and the scheduler
+// write into PPoV transactions, so every consortium member holds the same signed accounts.
+
+const streamSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+/** Accepted shares one `work` record carries at most (keeps a transaction well under PpovSubmit's 64 KiB). */
+export const ACCOUNTING_MAX_SHARES = 1000;
+/**
+ * One ledger transaction of accounting. `work` lists accepted shares of a
+ * center as [stream sequence, sub-account, difficulty] (the sequence of the
+ * record in the center's JetStream stream CENTER_<cid>; the work a share proves
+ * is difficulty × 2^32 hashes). Sequences make the ledger's accounts exact: a
+ * share whose sequence is already on the chain is a duplicate and counts once.
+ * `stream` is the stream's creation time: a stream created anew numbers from 1
+ * again, and its sequences are a cursor of their own.
+ * `standard` is an up-to-standard decision of a center; `decision` one
+ * scheduler decision.
+ */
+export const AccountingRecord = z.discriminatedUnion('kind', [
+  z.object({
+    v,
+    kind: z.literal('work'),
+    centerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    stream: z.string().min(1).max(64),
+    shares: z.array(z.tuple([streamSeq, subAccountId, z.number().positive()])).min(1).max(ACCOUNTING_MAX_SHARES),
+  }),
+  z.object({ v, kind: z.literal('standard'), event: StandardChanged }),
+  z.object({ v, kind: z.literal('decision'), event: SchedulerEvent }),
+]);
+export type AccountingRecord = z.infer<typeof AccountingRecord>;

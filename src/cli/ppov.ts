@@ -4,22 +4,27 @@
  *   hashgrid ppov init   write a genesis and one key file per member
  *   hashgrid ppov node   run a ledger node (also: `hashgrid ppov --nats ...`)
  *   hashgrid ppov model  the throughput model, equations (1)–(12), and Figures 7A–7F as SVG
+ *   hashgrid ppov record    write a center's accepted work and decisions into the ledger
+ *   hashgrid ppov accounts  the accounts as the ledger holds them
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { redactUrl } from '../bus/auth.js';
 import { connectBus } from '../bus/connect.js';
 import { isValidNodeId } from '../bus/subjects.js';
+import { LedgerRecorder, readAccounts, type LedgerAccounts } from '../ppov/accounting.js';
 import { DEFAULT_TIMING, makeConsortium, readGenesis, readIdentity, writeGenesis, writeIdentity } from '../ppov/genesis.js';
 import { wasmTxHasher } from '../ppov/hasher.js';
 import { GBPS, predict, PROTOTYPE_K, PROTOTYPE_SIZES, type MessageSizes } from '../ppov/model.js';
 import { figure7Svg } from '../ppov/plot.js';
 import { PpovNode, PpovTransport } from '../ppov/runtime.js';
 import { PpovStore } from '../ppov/store.js';
-import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
-import { formatCount } from './output.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
+import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
+import { formatCount, formatRate } from './output.js';
 
-export const PPOV_HELP = `Usage: hashgrid ppov <init|node|model> [options]
+export const PPOV_HELP = `Usage: hashgrid ppov <init|node|model|record|accounts> [options]
 
   hashgrid ppov init --dir <dir> --ids a,b,c,d [--chain-id <id>] [--k <K>] [--quorum majority|bft]
                      [--reveals <heights>] [--min-round-ms <ms>] [--block-deadline-ms <ms>] [--view-timeout-ms <ms>]
@@ -34,6 +39,16 @@ export const PPOV_HELP = `Usage: hashgrid ppov <init|node|model> [options]
                       [--sizes M=266,H=692,T=40,Hv=400,Vb=100,Hr=170,Rb=400] [--svg <file>] [--json]
       prints the predicted round time and throughput (equations (1)–(12)) and writes an SVG of
       throughput against n and band like Figures 7A–7F (default ppov-model.svg; --svg '' skips it).
+
+  hashgrid ppov record --nats <url> --chain <id> --nodes a,b,c [--center <cid>] [--plan <name>]
+                       [--user <name> --password-file <path>] [--for <s>]
+      writes center <cid>'s accepted shares (from its JetStream stream) and up-to-standard
+      decisions, and scheduler <plan>'s decisions, into the ledger as transactions, submitted to
+      the first answering node of --nodes. Resumes where the chain ends after a restart.
+
+  hashgrid ppov accounts --nats <url> --chain <id> --nodes a,b,c [--json]
+      reads the chain from the first answering node and prints each center's sub-accounts:
+      shares and the work they prove (Σ difficulty × 2^32 hashes), with decisions and duplicates.
 `;
 
 export async function ppovCommand(argv: string[]): Promise<number> {
@@ -41,12 +56,14 @@ export async function ppovCommand(argv: string[]): Promise<number> {
   if (sub === 'init') return initCommand(rest);
   if (sub === 'model') return modelCommand(rest);
   if (sub === 'node') return nodeRun(rest);
+  if (sub === 'record') return recordCommand(rest);
+  if (sub === 'accounts') return accountsCommand(rest);
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     process.stdout.write(PPOV_HELP);
     return 0;
   }
   if (sub.startsWith('-')) return nodeRun(argv);
-  throw new UsageError('subcommand', `expected init, node or model, got "${sub}"`);
+  throw new UsageError('subcommand', `expected init, node, model, record or accounts, got "${sub}"`);
 }
 
 function csvIds(flag: string, value: string): string[] {
@@ -142,6 +159,72 @@ async function nodeRun(argv: string[]): Promise<number> {
   transport.close();
   await nc.drain();
   return 0;
+}
+
+const LEDGER_FLAGS = { ...BUS_FLAGS, chain: { type: 'string' }, nodes: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+/** --chain and --nodes, checked before connecting. */
+function ledgerFlags(values: { chain?: string; nodes?: string }): { chain: string; nodes: string[] } {
+  if (!values.chain) throw new UsageError('--chain', 'required: the PPoV chain id (hashgrid up runs chain "local")');
+  if (!isValidNodeId(values.chain)) throw new UsageError('--chain', `expected letters, digits, _ and -, got "${values.chain}"`);
+  if (!values.nodes) throw new UsageError('--nodes', 'required: ledger node ids to submit to and read from, e.g. ledger-a,ledger-b');
+  return { chain: values.chain, nodes: csvIds('--nodes', values.nodes) };
+}
+
+async function recordCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...LEDGER_FLAGS, center: { type: 'string' }, plan: { type: 'string' }, for: { type: 'string' } });
+  if (values.help) return help();
+  const { chain, nodes } = ledgerFlags(values);
+  for (const [flag, id] of [['--center', values.center], ['--plan', values.plan]] as const) {
+    if (id !== undefined && !isValidNodeId(id)) throw new UsageError(flag, `expected letters, digits, _ and -, got "${id}"`);
+  }
+  if (!values.center && !values.plan) throw new UsageError('--center', 'give --center, --plan or both: what to record');
+  const seconds = values.for === undefined ? undefined : parseIntegerFlag('--for', values.for, 1, 10 ** 9);
+  const nc = await connectFromFlags(values, 'hashgrid-ppov-record');
+  const log = (line: string) => process.stderr.write(`[ppov record] ${line}\n`);
+  const recorder = await LedgerRecorder.start({ nc, chain, nodes, ...(values.center ? { centerId: values.center } : {}), ...(values.plan ? { plan: values.plan } : {}), log });
+  process.stdout.write(`record    chain ${chain} at height ${recorder.accounts.height}${values.center ? `, center ${values.center}` : ''}${values.plan ? `, plan ${values.plan}` : ''}\n`);
+  await untilStopped(seconds);
+  await recorder.stop();
+  await nc.drain();
+  return 0;
+}
+
+async function accountsCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...LEDGER_FLAGS, json: { type: 'boolean' } });
+  if (values.help) return help();
+  const { chain, nodes } = ledgerFlags(values);
+  const nc: NatsConnection = await connectFromFlags(values, 'hashgrid-ppov-accounts');
+  try {
+    const acc = await readAccounts(nc, chain, nodes);
+    process.stdout.write(values.json ? `${JSON.stringify(accountsJson(acc))}\n` : accountsTable(chain, acc));
+  } finally {
+    await nc.close();
+  }
+  return 0;
+}
+
+const accountsJson = (acc: LedgerAccounts) => ({
+  height: acc.height,
+  centers: acc.centers,
+  standards: acc.standards,
+  decisions: acc.decisions.length,
+  duplicates: acc.duplicates,
+  invalid: acc.invalid,
+});
+
+function accountsTable(chain: string, acc: LedgerAccounts): string {
+  const lines = [`ledger    chain ${chain} at height ${acc.height}: ${acc.decisions.length} scheduler decisions, ${acc.duplicates} duplicates, ${acc.invalid} malformed`];
+  lines.push(`${'center'.padEnd(12)} ${'sub-account'.padEnd(16)} ${'shares'.padStart(10)} ${'work (hashes)'.padStart(16)}  up to standard`);
+  for (const [cid, c] of Object.entries(acc.centers)) {
+    for (const [id, t] of Object.entries(c.accounts)) {
+      const last = acc.standards.filter((e) => e.centerId === cid && e.subAccount === id).at(-1);
+      const work = t.difficulty * 2 ** 32;
+      lines.push(`${cid.padEnd(12)} ${id.padEnd(16)} ${formatCount(t.shares).padStart(10)} ${work.toExponential(3).padStart(16)}  ${last ? `${last.upToStandard ? 'yes' : 'no'} (${formatRate(last.hashrate)})` : '-'}`);
+    }
+    if (c.gaps > 0) lines.push(`${cid.padEnd(12)} ${c.gaps} stream sequences missing from the ledger`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function parseNodes(value: string): number[] {

@@ -23,6 +23,7 @@ import { BACKENDS, parseBackendChoice, type BackendChoice } from '../engine/inde
 import { createRegistry, nodeMetrics, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
+import { LedgerRecorder } from '../ppov/accounting.js';
 import { startLocalConsortium, type LocalConsortium } from '../ppov/local.js';
 import { forFlag, parseFlags, parseIntegerFlag, untilStopped } from './args.js';
 import { defaultNodeId } from './node.js';
@@ -137,6 +138,9 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
     cleanups.push(() => scheduler.stop());
     const ledger = startLocalConsortium({ nc: serviceConn, stateDir: join(options.stateDir, 'ppov'), log: (line) => log(`ppov: ${line}`) });
     cleanups.push(() => ledger.stop());
+    // The center's accepted work and decisions, and the scheduler's, go on the ledger.
+    const recorder = await LedgerRecorder.start({ nc: serviceConn, chain: ledger.chainId, nodes: ledger.nodes.map((n) => n.id), centerId: 'main', plan: 'default', log: (line) => log(`accounting: ${line}`) });
+    cleanups.push(() => recorder.stop());
     const dashboard = await startDashboard({
       nc: serviceConn,
       ledger: { chain: ledger.chainId, nodes: ledger.nodes.map((n) => n.id) },
@@ -208,6 +212,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const creds = grid.servicePasswordFile ? ` --user ${grid.serviceUser} --password-file ${grid.servicePasswordFile}` : '';
   out(`scheduler plan default (parallel); see it with: node bin/hashgrid.js scheduler status --nats ${redactUrl(grid.natsUrl)}${creds}`);
   out(`ledger    PPoV chain ${grid.ledger.chainId}: ${grid.ledger.nodes.length} nodes in this process, block groups in ${grid.ledger.stateDir}`);
+  out(`accounts  center main and plan default recorded on the ledger; see them with: node bin/hashgrid.js ppov accounts --nats ${redactUrl(grid.natsUrl)}${creds} --chain ${grid.ledger.chainId} --nodes ${grid.ledger.nodes.map((n) => n.id).join(',')}`);
   out(`operator  token ${grid.dashboard.token} (unlocks the dashboard's actions)`);
   out(seconds ? `running for ${seconds} s` : 'running; Ctrl-C stops everything');
   out(`dashboard ${grid.dashboard.url}`);

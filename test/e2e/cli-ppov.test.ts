@@ -103,6 +103,10 @@ describe('hashgrid ppov', () => {
       ['--bogus', ['ppov', 'model', '--bogus']],
       ['--nats', ['ppov', 'node', '--genesis', 'x']],
       ['--ids', ['ppov', 'init', '--dir', dir, '--ids', 'a,a']],
+      ['--chain', ['ppov', 'accounts', '--nats', 'nats://127.0.0.1:1', '--nodes', 'a']],
+      ['--nodes', ['ppov', 'accounts', '--nats', 'nats://127.0.0.1:1', '--chain', 'local', '--nodes', 'a b']],
+      ['--center', ['ppov', 'record', '--nats', 'nats://127.0.0.1:1', '--chain', 'local', '--nodes', 'a']],
+      ['--center', ['ppov', 'record', '--nats', 'nats://127.0.0.1:1', '--chain', 'local', '--nodes', 'a', '--center', 'x.y']],
     ] as const) {
       const bad = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
       expect(bad.status, args.join(' ')).toBe(2);

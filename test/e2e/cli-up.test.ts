@@ -70,6 +70,20 @@ describe('hashgrid up', () => {
     const status = JSON.parse(r.stdout);
     expect(status.plan).toBe('default');
     expect(status.accounts.map((a: { key: string }) => a.key)).toEqual(['main/alice', 'main/bob', 'main/carol']);
+
+    // The center's accepted work is on the ledger: `ppov accounts` reads it back from the chain.
+    const accounts = /see them with: node bin\/hashgrid\.js (ppov accounts .*)$/m.exec(up.out())![1]!.split(' ');
+    await waitFor(
+      () => {
+        const a = spawnSync(process.execPath, [BIN, ...accounts, '--json'], { encoding: 'utf8' });
+        return a.status === 0 && Object.values(JSON.parse(a.stdout).centers.main?.accounts ?? {}).some((t) => (t as { shares: number }).shares > 0);
+      },
+      30_000,
+      'accepted shares on the ledger',
+    );
+    const table = spawnSync(process.execPath, [BIN, ...accounts], { encoding: 'utf8' });
+    expect(table.stdout).toMatch(/^ledger +chain local at height \d+: \d+ scheduler decisions, 0 duplicates, 0 malformed$/m);
+    expect(table.stdout).toMatch(/^main +(alice|bob|carol) +[\d,]+ +[\d.]+e\+\d+ /m);
     up.child.kill('SIGINT');
     expect(await up.exited).toBe(0);
   });
