@@ -9,7 +9,7 @@ import { sha256, verifyHex } from './crypto.js';
 import { checkReveal, genesisSeed, leaderOf, nextSeed } from './draw.js';
 import { blockHash, decodeTxs, groupId, headerBytes, timeoutBytes, txMerkleRoot, voteBytes, type TxHasher } from './encode.js';
 import { ppovError } from './errors.js';
-import { applyGov, decodeGov, elect, emptyGov, nextMembers, type GovState, type GovTx } from './governance.js';
+import { applyGov, decodeGov, elect, emptyGov, nextMembers, termOf, type GovState, type GovTx } from './governance.js';
 import { tallyAll, thresholds, type Thresholds } from './quorum.js';
 import type { Block, BlockGroup, Genesis, GroupHeader, Member, SlotResult, Timeout, Vote } from './types.js';
 
@@ -164,7 +164,7 @@ function successor(s: ChainState, height: number, results: SlotResult[], blocks:
     revealByHash.set(blockHash(b), b.reveal);
     for (const t of govTxsOf(b)) {
       try {
-        bookkeepers = applyGov(gov, t, { members: s.members, bookkeepers });
+        bookkeepers = applyGov(gov, t, { members: s.members, bookkeepers, chain: s.genesis.chainId, term: termOf(height, s.genesis.termLength) });
       } catch {
         // A governance transaction that breaks a rule stays on the ledger and has no effect.
       }
@@ -177,6 +177,7 @@ function successor(s: ChainState, height: number, results: SlotResult[], blocks:
     for (const m of members) reveals[m.id] ??= { height: 0, reveal: m.commitment };
     gov.confidence = {};
     gov.scores = {};
+    gov.enacted = [];
     gov.pendingMembers = gov.pendingMembers.filter((m) => !(m as Member & { admitted?: boolean }).admitted);
   }
   const seed = nextSeed(s.seed, height, results, revealByHash);

@@ -26,6 +26,9 @@ export type GovAction = 'admit' | 'candidate' | 'demote' | 'blacklist' | 'confid
 
 export interface GovTx {
   action: GovAction;
+  /** The chain and the term the vote is cast in: signed, so a vote cannot be replayed on another chain or in a later term. */
+  chain: string;
+  term: number;
   /** The node the motion is about; for `confidence`, a comma-free list in `subjects`. */
   subject: string;
   voter: string;
@@ -52,20 +55,23 @@ export interface GovState {
   scores: Record<string, number>;
   /** Deposits forfeited by demotion or blacklisting. */
   forfeited: Record<string, number>;
+  /** Motions (`${action}:${subject}`) enacted this term: their signed votes cannot reopen them. */
+  enacted: string[];
 }
 
-export const emptyGov = (): GovState => ({ motions: {}, candidates: {}, blacklist: [], pendingMembers: [], confidence: {}, scores: {}, forfeited: {} });
+export const emptyGov = (): GovState => ({ motions: {}, candidates: {}, blacklist: [], pendingMembers: [], confidence: {}, scores: {}, forfeited: {}, enacted: [] });
 
 const te = new TextEncoder();
 const td = new TextDecoder();
 
 const govSigned = (t: Omit<GovTx, 'sig'>): Uint8Array =>
-  te.encode(JSON.stringify(['hashgrid/ppov/gov', t.action, t.subject, t.voter, t.member ?? null, t.deposit ?? null, t.recommendation ?? null, t.subjects ?? null]));
+  te.encode(JSON.stringify(['hashgrid/ppov/gov', t.chain, t.term, t.action, t.subject, t.voter, t.member ?? null, t.deposit ?? null, t.recommendation ?? null, t.subjects ?? null]));
 
 export const recommendationBytes = (subject: string): Uint8Array => te.encode(`hashgrid/ppov/recommend:${subject}`);
 
-export function signGov(identity: Identity, t: Omit<GovTx, 'sig' | 'voter'>): GovTx {
-  const body = { ...t, voter: identity.id };
+/** Signs a vote of `identity` on chain `at.chain` in term `at.term` (termOf the height it is meant for). */
+export function signGov(identity: Identity, t: Omit<GovTx, 'sig' | 'voter' | 'chain' | 'term'>, at: { chain: string; term: number }): GovTx {
+  const body = { ...t, chain: at.chain, term: at.term, voter: identity.id };
   return { ...body, sig: signHex(identity, govSigned(body)) };
 }
 
@@ -80,7 +86,7 @@ export function decodeGov(tx: Uint8Array): GovTx | undefined {
   if (!hasMagic(tx)) return undefined;
   try {
     const t = JSON.parse(td.decode(tx.subarray(GOV_MAGIC.length))) as GovTx;
-    if (typeof t.action !== 'string' || typeof t.subject !== 'string' || typeof t.voter !== 'string' || typeof t.sig !== 'string') throw new Error('fields');
+    if (typeof t.action !== 'string' || typeof t.subject !== 'string' || typeof t.voter !== 'string' || typeof t.sig !== 'string' || typeof t.chain !== 'string' || !Number.isSafeInteger(t.term)) throw new Error('fields');
     return t;
   } catch {
     throw ppovError('BAD_GOVERNANCE', 'governance transaction: not the JSON object of a GovTx');
@@ -106,7 +112,13 @@ export function passes(action: Exclude<GovAction, 'confidence'>, yes: number, n:
 export interface GovContext {
   members: readonly Member[];
   bookkeepers: string[];
+  /** The chain id and the term of the height the transaction is in. */
+  chain: string;
+  term: number;
 }
+
+/** The term of a height: heights 1..termLength are term 0 (a term ends after a multiple of termLength). */
+export const termOf = (height: number, termLength: number): number => Math.floor((height - 1) / termLength);
 
 /**
  * Applies one governance transaction to `gov` (mutated; the caller passes a
@@ -119,6 +131,10 @@ export function applyGov(gov: GovState, t: GovTx, ctx: GovContext): string[] {
   if (!voter) throw ppovError('BAD_GOVERNANCE', `${t.action}: ${t.voter} is not a consortium member`);
   // Rule: every governance vote is signed by its voter.
   if (!verifyHex(voter.publicKey, govSigned(t), t.sig)) throw ppovError('BAD_SIGNATURE', `${t.action}: bad signature by ${t.voter}`);
+  // Rule: a vote counts only on the chain and in the term it was signed for, so a recorded vote cannot be replayed later.
+  if (t.chain !== ctx.chain || t.term !== ctx.term) {
+    throw ppovError('BAD_GOVERNANCE', `${t.action}: signed for chain ${t.chain} term ${t.term}, this is chain ${ctx.chain} term ${ctx.term}`);
+  }
   // Rule: a blacklisted node "will not be allowed to join the system" ([0126]).
   if (gov.blacklist.includes(t.subject)) throw ppovError('BAD_GOVERNANCE', `${t.action}: ${t.subject} is blacklisted`);
   const n = ctx.members.length;
@@ -147,6 +163,8 @@ export function applyGov(gov: GovState, t: GovTx, ctx: GovContext): string[] {
     throw ppovError('BAD_GOVERNANCE', 'admit: the first vote carries the newcomer (id, public key, commitment)');
   }
   const key = `${t.action}:${t.subject}`;
+  // Rule: a motion is decided once a term; votes arriving after it passed do not reopen it.
+  if (gov.enacted.includes(key)) throw ppovError('BAD_GOVERNANCE', `${t.action}: ${t.subject} was already decided this term`);
   const yes = gov.motions[key] ?? [];
   // Rule: one vote per member per motion.
   if (yes.includes(t.voter)) throw ppovError('BAD_GOVERNANCE', `${t.action}: ${t.voter} already voted on ${t.subject}`);
@@ -156,6 +174,7 @@ export function applyGov(gov: GovState, t: GovTx, ctx: GovContext): string[] {
   if (t.action === 'candidate' && t.deposit) gov.forfeited[`pending:${t.subject}`] = t.deposit;
   if (!passes(t.action, gov.motions[key]!.length, n)) return ctx.bookkeepers;
   delete gov.motions[key];
+  gov.enacted.push(key);
   return enact(gov, t.action, t.subject, ctx);
 }
 

@@ -34,17 +34,18 @@ describe('governance thresholds', () => {
   const n = 6;
   const members = simGenesis(n, 'gov', 'majority').members;
   const ids = Array.from({ length: n }, (_, i) => simIdentity(i));
+  const at = { chain: 'gov', term: 0 };
 
   it('demotion by > 1/3 removes a bookkeeper and forfeits its deposit, as ledger transactions', () => {
     const gov = emptyGov();
     let bookkeepers = ids.map((m) => m.id);
     // n5 becomes a candidate (a member applies directly, [0112]) with a deposit.
-    for (const v of ids.slice(0, 4)) bookkeepers = applyGov(gov, signGov(v, { action: 'candidate', subject: 'n5', deposit: 1500 }), { members, bookkeepers });
+    for (const v of ids.slice(0, 4)) bookkeepers = applyGov(gov, signGov(v, { action: 'candidate', subject: 'n5', deposit: 1500 }, at), { members, bookkeepers, ...at });
     expect(gov.candidates.n5).toEqual({ deposit: 1500 });
     // 2 of 6 is exactly 1/3: not more than a third.
-    for (const v of ids.slice(0, 2)) bookkeepers = applyGov(gov, signGov(v, { action: 'demote', subject: 'n5' }), { members, bookkeepers });
+    for (const v of ids.slice(0, 2)) bookkeepers = applyGov(gov, signGov(v, { action: 'demote', subject: 'n5' }, at), { members, bookkeepers, ...at });
     expect(bookkeepers).toContain('n5');
-    bookkeepers = applyGov(gov, signGov(ids[2]!, { action: 'demote', subject: 'n5' }), { members, bookkeepers });
+    bookkeepers = applyGov(gov, signGov(ids[2]!, { action: 'demote', subject: 'n5' }, at), { members, bookkeepers, ...at });
     expect(bookkeepers).not.toContain('n5');
     expect(gov.forfeited.n5).toBe(1500);
   });
@@ -52,35 +53,53 @@ describe('governance thresholds', () => {
   it('blacklisting needs 2/3; a blacklisted node cannot apply again', () => {
     const gov = emptyGov();
     let bookkeepers = ids.map((m) => m.id);
-    for (const v of ids.slice(0, 3)) bookkeepers = applyGov(gov, signGov(v, { action: 'blacklist', subject: 'n4' }), { members, bookkeepers });
+    for (const v of ids.slice(0, 3)) bookkeepers = applyGov(gov, signGov(v, { action: 'blacklist', subject: 'n4' }, at), { members, bookkeepers, ...at });
     expect(gov.blacklist).toEqual([]);
-    bookkeepers = applyGov(gov, signGov(ids[3]!, { action: 'blacklist', subject: 'n4' }), { members, bookkeepers });
+    bookkeepers = applyGov(gov, signGov(ids[3]!, { action: 'blacklist', subject: 'n4' }, at), { members, bookkeepers, ...at });
     expect(gov.blacklist).toEqual(['n4']);
-    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'n4', deposit: 5000 }), { members, bookkeepers })).toThrow(/blacklisted/);
+    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'n4', deposit: 5000 }, at), { members, bookkeepers, ...at })).toThrow(/blacklisted/);
   });
 
   it('a non-member candidate needs a member\'s recommendation and a deposit; forged votes and double votes are refused', () => {
     const gov = emptyGov();
-    const ctx = { members, bookkeepers: ['n0'] };
-    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 5000 }), ctx)).toThrow(/recommendation/);
+    const ctx = { members, bookkeepers: ['n0'], ...at };
+    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 5000 }, at), ctx)).toThrow(/recommendation/);
     const recommendation = { by: 'n1', sig: signHex(ids[1]!, recommendationBytes('outsider')) };
-    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 1, recommendation }), ctx)).toThrow(/deposit/);
-    applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 5000, recommendation }), ctx);
-    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 5000, recommendation }), ctx)).toThrow(/already voted/);
-    const forged = { ...signGov(ids[2]!, { action: 'candidate', subject: 'outsider' }), voter: 'n3' };
+    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 1, recommendation }, at), ctx)).toThrow(/deposit/);
+    applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 5000, recommendation }, at), ctx);
+    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'candidate', subject: 'outsider', deposit: 5000, recommendation }, at), ctx)).toThrow(/already voted/);
+    const forged = { ...signGov(ids[2]!, { action: 'candidate', subject: 'outsider' }, at), voter: 'n3' };
     expect(() => applyGov(gov, forged, ctx)).toThrow(/signature/);
     expect(gov.motions['candidate:outsider']).toEqual(['n0']);
   });
 
   it('confidence ballots elect the next term\'s bookkeepers; a ballot may name at most half the candidates', () => {
     const gov = emptyGov();
-    const ctx = { members, bookkeepers: ['n0'] };
-    for (const c of ['n1', 'n2', 'n3', 'n4']) for (const v of ids.slice(0, 4)) applyGov(gov, signGov(v, { action: 'candidate', subject: c, deposit: 1000 }), ctx);
-    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'confidence', subject: '', subjects: ['n1', 'n2', 'n3'] }), ctx)).toThrow(/at most 2/);
-    applyGov(gov, signGov(ids[0]!, { action: 'confidence', subject: '', subjects: ['n1', 'n2'] }), ctx);
-    applyGov(gov, signGov(ids[1]!, { action: 'confidence', subject: '', subjects: ['n2', 'n3'] }), ctx);
-    applyGov(gov, signGov(ids[2]!, { action: 'confidence', subject: '', subjects: ['n2', 'n1'] }), ctx);
+    const ctx = { members, bookkeepers: ['n0'], ...at };
+    for (const c of ['n1', 'n2', 'n3', 'n4']) for (const v of ids.slice(0, 4)) applyGov(gov, signGov(v, { action: 'candidate', subject: c, deposit: 1000 }, at), ctx);
+    expect(() => applyGov(gov, signGov(ids[0]!, { action: 'confidence', subject: '', subjects: ['n1', 'n2', 'n3'] }, at), ctx)).toThrow(/at most 2/);
+    applyGov(gov, signGov(ids[0]!, { action: 'confidence', subject: '', subjects: ['n1', 'n2'] }, at), ctx);
+    applyGov(gov, signGov(ids[1]!, { action: 'confidence', subject: '', subjects: ['n2', 'n3'] }, at), ctx);
+    applyGov(gov, signGov(ids[2]!, { action: 'confidence', subject: '', subjects: ['n2', 'n1'] }, at), ctx);
     expect(elect(gov, ['n0'], 2)).toEqual(['n1', 'n2']);
+  });
+
+  it('a recorded vote cannot be replayed: not after its motion passed, not in another term, not on another chain', () => {
+    const gov = emptyGov();
+    let bookkeepers = ids.map((m) => m.id);
+    const votes = ids.slice(0, 2).map((v) => signGov(v, { action: 'demote', subject: 'n5' }, at));
+    votes.push(signGov(ids[2]!, { action: 'demote', subject: 'n5' }, at));
+    for (const t of votes) bookkeepers = applyGov(gov, t, { members, bookkeepers, ...at });
+    expect(bookkeepers).not.toContain('n5');
+    // n5 is a bookkeeper again (a new term's election); the old votes, replayed, must not demote it.
+    bookkeepers = [...bookkeepers, 'n5'];
+    const before = structuredClone(gov);
+    expect(() => applyGov(gov, votes[0]!, { members, bookkeepers, ...at })).toThrow(/already decided this term/);
+    expect(() => applyGov(gov, votes[0]!, { members, bookkeepers, chain: 'gov', term: 1 })).toThrow(/signed for chain gov term 0/);
+    expect(() => applyGov(gov, votes[0]!, { members, bookkeepers, chain: 'other', term: 0 })).toThrow(/this is chain other/);
+    expect(gov).toEqual(before);
+    // Changing the term or chain on a recorded vote breaks its signature.
+    expect(() => applyGov(gov, { ...votes[0]!, term: 1 }, { members, bookkeepers, chain: 'gov', term: 1 })).toThrow(/signature/);
   });
 });
 
