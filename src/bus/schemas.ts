@@ -348,14 +348,15 @@ export const PpovAccepted = z.object({ v, accepted: z.literal(true) });
 // write into PPoV transactions, so every consortium member holds the same signed accounts.
 
 const streamSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-/** Accepted shares one `work` record carries at most (keeps a transaction well under PpovSubmit's 64 KiB). */
-export const ACCOUNTING_MAX_SHARES = 1000;
+/** Entries one `work` record carries at most (keeps a transaction well under PpovSubmit's 64 KiB). */
+export const ACCOUNTING_MAX_ENTRIES = 1000;
 /**
- * One ledger transaction of accounting. `work` lists accepted shares of a
- * center as [stream sequence, sub-account, difficulty] (the sequence of the
- * record in the center's JetStream stream CENTER_<cid>; the work a share proves
- * is difficulty × 2^32 hashes). Sequences make the ledger's accounts exact: a
- * share whose sequence is already on the chain is a duplicate and counts once.
+ * One ledger transaction of accounting. `work` lists a center's accepted
+ * shares as [stream sequence, sub-account, shares, Σ difficulty]: per record
+ * of the center's JetStream stream CENTER_<cid> (one record may hold a batch
+ * of shares) and sub-account; the work a share proves is difficulty × 2^32
+ * hashes. Sequences make the ledger's accounts exact: a stream record whose
+ * sequence is already on the chain is a duplicate and counts once.
  * `stream` is the stream's creation time: a stream created anew numbers from 1
  * again, and its sequences are a cursor of their own.
  * `standard` is an up-to-standard decision of a center; `decision` one
@@ -367,7 +368,7 @@ export const AccountingRecord = z.discriminatedUnion('kind', [
     kind: z.literal('work'),
     centerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
     stream: z.string().min(1).max(64),
-    shares: z.array(z.tuple([streamSeq, subAccountId, z.number().positive()])).min(1).max(ACCOUNTING_MAX_SHARES),
+    shares: z.array(z.tuple([streamSeq, subAccountId, z.number().int().min(1), z.number().positive()])).min(1).max(ACCOUNTING_MAX_ENTRIES),
   }),
   z.object({ v, kind: z.literal('standard'), event: StandardChanged }),
   z.object({ v, kind: z.literal('decision'), event: SchedulerEvent }),

@@ -23,7 +23,7 @@ import { ErrorCode, HashgridError } from '../core/errors.js';
 import { decode, encode, PPOV_MAX_PAYLOAD_BYTES } from '../bus/codec.js';
 import { request } from '../bus/rpc.js';
 import {
-  ACCOUNTING_MAX_SHARES,
+  ACCOUNTING_MAX_ENTRIES,
   AcceptedShare,
   AccountingRecord,
   PpovGroups,
@@ -122,21 +122,25 @@ export function foldAccounting(acc: LedgerAccounts, groups: readonly BlockGroup[
 /** The first sequence of a center's stream incarnation that the chain does not hold. */
 export const nextSeqOf = (acc: LedgerAccounts, centerId: string, stream: string): number => acc.centers[centerId]?.nextSeq[stream] ?? 1;
 
-function applyWork(acc: LedgerAccounts, centerId: string, stream: string, shares: readonly (readonly [number, string, number])[]): void {
+type WorkEntry = readonly [seq: number, subAccount: string, shares: number, difficulty: number];
+
+function applyWork(acc: LedgerAccounts, centerId: string, stream: string, entries: readonly WorkEntry[]): void {
   const c = (acc.centers[centerId] ??= { nextSeq: {}, accounts: {}, gaps: 0 });
-  for (const [seq, subAccount, difficulty] of shares) {
-    const next = c.nextSeq[stream] ?? 1;
-    // Rule: a stream sequence counts once; sequences below the cursor are already on the chain.
-    if (seq < next) {
+  const start = c.nextSeq[stream] ?? 1;
+  let last = start - 1;
+  for (const [seq, subAccount, shares, difficulty] of entries) {
+    // Rule: a stream record counts once; records below the chain's cursor are already on it.
+    if (seq < start) {
       acc.duplicates++;
       continue;
     }
-    c.gaps += seq - next;
-    c.nextSeq[stream] = seq + 1;
+    if (seq > last + 1) c.gaps += seq - last - 1;
+    last = Math.max(last, seq);
     const t = (c.accounts[subAccount] ??= { shares: 0, difficulty: 0 });
-    t.shares++;
+    t.shares += shares;
     t.difficulty += difficulty;
   }
+  c.nextSeq[stream] = last + 1;
 }
 
 /** Block groups from `height` on, from the first of `nodes` that answers. */
@@ -160,6 +164,31 @@ export async function readAccounts(nc: NatsConnection, chain: string, nodes: rea
     if (groups.length === 0) return acc;
     foldAccounting(acc, groups);
   }
+}
+
+/**
+ * Takes whole stream records off the front of `buffered` and sums them per
+ * (sequence, sub-account), up to ACCOUNTING_MAX_ENTRIES entries: a record is
+ * never split between two transactions.
+ */
+type RecordedShare = Pick<AcceptedShare, 'subAccount' | 'difficulty'>;
+
+function workEntries(buffered: { seq: number; shares: readonly RecordedShare[] }[]): [number, string, number, number][] {
+  const entries: [number, string, number, number][] = [];
+  while (buffered.length > 0) {
+    const { seq, shares } = buffered[0]!;
+    const bySub = new Map<string, [number, string, number, number]>();
+    for (const sh of shares) {
+      const e = bySub.get(sh.subAccount) ?? [seq, sh.subAccount, 0, 0];
+      e[2]++;
+      e[3] += sh.difficulty;
+      bySub.set(sh.subAccount, e);
+    }
+    if (entries.length > 0 && entries.length + bySub.size > ACCOUNTING_MAX_ENTRIES) break;
+    entries.push(...bySub.values());
+    buffered.shift();
+  }
+  return entries;
 }
 
 /** Recorder options; every default is documented here. */
@@ -190,7 +219,7 @@ interface Pending {
 export class LedgerRecorder {
   readonly accounts: LedgerAccounts;
   private readonly log: (line: string) => void;
-  private readonly buffered: { seq: number; share: AcceptedShare }[] = [];
+  private readonly buffered: { seq: number; shares: RecordedShare[] }[] = [];
   private readonly events: Uint8Array[] = [];
   private readonly pending = new Map<string, Pending>();
   private work: Pending | undefined;
@@ -248,7 +277,7 @@ export class LedgerRecorder {
     void (async () => {
       for await (const m of messages) {
         try {
-          this.buffered.push({ seq: m.seq, share: decode(AcceptedShare, m.data, 'AcceptedShare') });
+          this.buffered.push({ seq: m.seq, shares: [decode(AcceptedShare, m.data, 'AcceptedShare')] });
         } catch (e) {
           this.log(`stream ${m.seq}: ${(e as Error).message}`);
         }
@@ -284,10 +313,10 @@ export class LedgerRecorder {
     if (centerId && !this.work) {
       const next = this.nextSeq(centerId);
       while (this.buffered.length > 0 && this.buffered[0]!.seq < next) this.buffered.shift();
-      const batch = this.buffered.splice(0, ACCOUNTING_MAX_SHARES);
-      if (batch.length > 0) {
-        const tx = encodeAccounting({ v: SCHEMA_VERSION, kind: 'work', centerId, stream: this.stream, shares: batch.map((b) => [b.seq, b.share.subAccount, b.share.difficulty] as [number, string, number]) });
-        this.work = { tx, id: txId(tx), at: now, toSeq: batch.at(-1)!.seq };
+      const entries = workEntries(this.buffered);
+      if (entries.length > 0) {
+        const tx = encodeAccounting({ v: SCHEMA_VERSION, kind: 'work', centerId, stream: this.stream, shares: entries });
+        this.work = { tx, id: txId(tx), at: now, toSeq: entries.at(-1)![0] };
         fresh.push(this.work);
       }
     }

@@ -116,8 +116,8 @@ describe('accounting on the PPoV ledger', () => {
 
     // A retry of shares already on the chain, and a malformed accounting transaction.
     const stream = Object.keys(read0().centers.acct!.nextSeq)[0]!;
-    await submitRaw(encodeAccounting({ v, kind: 'work', centerId: 'acct', stream, shares: [[1, 'alice', DIFFICULTY], [2, 'alice', DIFFICULTY]] }));
-    await submitRaw(new TextEncoder().encode(`${ACCOUNTING_MAGIC}{"v":1,"kind":"work","centerId":"acct","shares":[[999,"mallory",-1]]}`));
+    await submitRaw(encodeAccounting({ v, kind: 'work', centerId: 'acct', stream, shares: [[1, 'alice', 1, DIFFICULTY], [2, 'alice', 1, DIFFICULTY]] }));
+    await submitRaw(new TextEncoder().encode(`${ACCOUNTING_MAGIC}{"v":1,"kind":"work","centerId":"acct","shares":[[999,"mallory",1,-1]]}`));
     await waitFor(async () => {
       const read = await readAccounts(nc, ledger.chainId, [LOCAL_IDS[0]!]);
       return read.duplicates >= 2 && read.invalid >= 1;
