@@ -339,6 +339,8 @@ export const PpovStatus = z.object({
   pending: z.number().int().nonnegative(),
   /** Messages rejected by a ledger rule since start, by error code. */
   rejected: z.record(z.string(), z.number().int().nonnegative()),
+  /** Pieces of evidence of misbehaviour the node has stored (equivocations, signed invalid blocks). */
+  evidence: z.number().int().nonnegative(),
 });
 export type PpovStatus = z.infer<typeof PpovStatus>;
 /** Reply to a round message published as a request (a publisher that asked whether it was taken). */

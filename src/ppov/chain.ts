@@ -84,12 +84,18 @@ export function verifyBlock(s: ChainState, block: Block, hasher: TxHasher): stri
   const hash = blockHash(block);
   // Rule: "Housekeepers are required to sign the blocks they pack" ([0093]).
   if (!checkSig(block, key, () => Buffer.from(hash, 'hex'), block.sig)) throw ppovError('BAD_SIGNATURE', `block: bad signature by ${block.bookkeeper}`);
+  // From here on the bookkeeper has signed what breaks a rule: the error says so (data.signed), and the block is evidence.
   // Rule: the reveal extends the bookkeeper's committed hash chain (draw.ts).
-  if (!checkReveal(block.reveal, block.height, s.reveals[block.bookkeeper]!)) throw ppovError('BAD_BLOCK', `block: reveal of ${block.bookkeeper} does not extend its hash chain`);
+  if (!checkReveal(block.reveal, block.height, s.reveals[block.bookkeeper]!)) throw ppovError('BAD_BLOCK', `block: reveal of ${block.bookkeeper} does not extend its hash chain`, { signed: true });
   if (!checkedBlocks.has(block)) {
-    const txs = decodeTxs(block.txs, block.txCount);
+    let txs: Uint8Array[];
+    try {
+      txs = decodeTxs(block.txs, block.txCount);
+    } catch (e) {
+      throw ppovError('BAD_BLOCK', (e as Error).message, { signed: true });
+    }
     // Rule: the Merkle root commits to exactly these transactions (claim 14 (2)).
-    if (txMerkleRoot(txs, hasher) !== block.merkleRoot) throw ppovError('BAD_BLOCK', `block: Merkle root of ${block.bookkeeper}'s block does not match its transactions`);
+    if (txMerkleRoot(txs, hasher) !== block.merkleRoot) throw ppovError('BAD_BLOCK', `block: Merkle root of ${block.bookkeeper}'s block does not match its transactions`, { signed: true });
     checkedBlocks.add(block);
   }
   return hash;

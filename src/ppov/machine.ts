@@ -30,12 +30,17 @@ export type Input =
   | { kind: 'submit'; txs: Uint8Array[] };
 
 /** Proof that a named node misbehaved: two signed, conflicting objects. */
+/**
+ * Proof of misbehaviour that any member can check on its own: signed objects
+ * of the offender that no honest node would sign. A message with a bad
+ * signature proves nothing about its claimed sender and is only rejected.
+ */
 export interface Evidence {
-  kind: 'block-equivocation' | 'vote-equivocation';
+  kind: 'block-equivocation' | 'vote-equivocation' | 'invalid-block';
   offender: string;
   height: number;
-  /** The two conflicting signed objects. */
-  proof: [Block, Block] | [Vote, Vote];
+  /** The two conflicting signed objects, or the one signed block that breaks a ledger rule. */
+  proof: [Block, Block] | [Vote, Vote] | [Block];
 }
 
 export type Effect =
@@ -389,7 +394,13 @@ export class PpovMachine {
         // A block this node already holds (its own echo, a re-send) changes nothing: skip verifying it again.
         // A different body under a held hash would fail the Merkle check; ignoring it keeps the held one.
         if (this.byHash.has(blockHash(msg.block))) return;
-        const hash = verifyBlock(this.state, msg.block, this.hasher);
+        let hash: string;
+        try {
+          hash = verifyBlock(this.state, msg.block, this.hasher);
+        } catch (e) {
+          if (isHashgridError(e) && e.data.signed === true) fx.push({ kind: 'evidence', evidence: { kind: 'invalid-block', offender: msg.block.bookkeeper, height: msg.block.height, proof: [msg.block] } });
+          throw e;
+        }
         const held = this.blocks.get(msg.block.bookkeeper);
         this.byHash.set(hash, msg.block);
         if (held) {

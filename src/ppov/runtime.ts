@@ -36,7 +36,7 @@ import { subjects } from '../bus/subjects.js';
 import { ErrorCode, HashgridError, type HashgridError as HashgridErrorType } from '../core/errors.js';
 import type { Identity } from './crypto.js';
 import type { TxHasher } from './encode.js';
-import { PpovMachine, type Effect, type Input, type TraceEvent } from './machine.js';
+import { PpovMachine, type Effect, type Evidence, type Input, type TraceEvent } from './machine.js';
 import type { PpovStore } from './store.js';
 import type { BlockGroup, Genesis, PpovMessage } from './types.js';
 
@@ -187,10 +187,13 @@ export interface PpovNodeOptions {
   onStored?: (group: BlockGroup) => void;
 }
 
+const evidenceKey = (e: Evidence): string => `${e.height}/${e.offender}/${e.kind}`;
+
 export class PpovNode {
   readonly machine: PpovMachine;
   readonly rejected: Record<string, number> = {};
-  evidence = 0;
+  /** Evidence of misbehaviour this node holds (stored; by height, offender and kind). */
+  private readonly evidence = new Set<string>();
   private readonly transport: PpovTransport;
   private readonly store: PpovStore;
   private readonly log: (line: string) => void;
@@ -214,6 +217,7 @@ export class PpovNode {
     this.store = options.store;
     this.log = options.log ?? (() => {});
     const restore = options.store.load();
+    for (const e of restore.evidence) this.evidence.add(evidenceKey(e));
     this.machine = new PpovMachine({
       genesis: options.genesis,
       identity: options.identity,
@@ -252,7 +256,7 @@ export class PpovNode {
 
   status(): z.input<typeof PpovStatus> {
     const s = this.machine.state;
-    return { v, nodeId: this.id, chainId: s.genesis.chainId, height: this.committed.height, tipId: this.committed.tipId, view: this.machine.currentView, pending: this.machine.pendingTxs, rejected: { ...this.rejected } };
+    return { v, nodeId: this.id, chainId: s.genesis.chainId, height: this.committed.height, tipId: this.committed.tipId, view: this.machine.currentView, pending: this.machine.pendingTxs, rejected: { ...this.rejected }, evidence: this.evidence.size };
   }
 
   /** Consecutive groups from `height`, as many as fit in `maxBytes` of JSON (at least one, or a typed error). */
@@ -308,7 +312,7 @@ export class PpovNode {
         else this.transport.publish(e.msg);
         return;
       case 'evidence':
-        this.evidence++;
+        this.evidence.add(evidenceKey(e.evidence));
         this.log(`evidence: ${e.evidence.kind} by ${e.evidence.offender} at height ${e.evidence.height}`);
         return;
       case 'rejected':

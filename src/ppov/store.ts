@@ -8,12 +8,14 @@
  * vote or block it may already have sent (so it never signs a second one).
  *
  * Keys: ['g', height] → BlockGroup; ['v', height] → own Vote;
- * ['b', height] → own Block; 'tip' → { height, groupId }.
+ * ['b', height] → own Block; 'tip' → { height, groupId };
+ * ['e', height, offender, kind] → Evidence (kept for good: it is what a
+ * demotion or blacklisting motion can point to).
  */
 import { mkdirSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
 import { ErrorCode, HashgridError } from '../core/errors.js';
-import type { Effect } from './machine.js';
+import type { Effect, Evidence } from './machine.js';
 import type { Block, BlockGroup, Vote } from './types.js';
 
 export interface StoreOptions {
@@ -28,6 +30,7 @@ export interface Persisted {
   groups: BlockGroup[];
   ownVotes: Vote[];
   ownBlocks: Block[];
+  evidence: Evidence[];
 }
 
 export class PpovStore {
@@ -56,16 +59,18 @@ export class PpovStore {
     }
     const above = <T>(prefix: string): T[] =>
       [...this.db.getRange({ start: [prefix, tip + 1], end: [prefix, Number.MAX_SAFE_INTEGER] })].map((e) => e.value as T);
-    return { groups, ownVotes: above<Vote>('v'), ownBlocks: above<Block>('b') };
+    const evidence = [...this.db.getRange({ start: ['e', 0], end: ['e', Number.MAX_SAFE_INTEGER] })].map((e) => e.value as Evidence);
+    return { groups, ownVotes: above<Vote>('v'), ownBlocks: above<Block>('b'), evidence };
   }
 
   /** Writes the persistent effects of one step in one transaction; resolves once it is committed. */
   async write(effects: readonly Effect[]): Promise<void> {
-    const writes = effects.filter((e) => e.kind === 'stored' || e.kind === 'voted' || e.kind === 'proposed');
+    const writes = effects.filter((e) => e.kind === 'stored' || e.kind === 'voted' || e.kind === 'proposed' || e.kind === 'evidence');
     if (writes.length === 0) return;
     await this.db.transaction(() => {
       for (const e of writes) {
-        if (e.kind === 'voted') this.db.put(['v', e.vote.height], e.vote);
+        if (e.kind === 'evidence') this.db.put(['e', e.evidence.height, e.evidence.offender, e.evidence.kind], e.evidence);
+        else if (e.kind === 'voted') this.db.put(['v', e.vote.height], e.vote);
         else if (e.kind === 'proposed') this.db.put(['b', e.block.height], e.block);
         else if (e.kind === 'stored') {
           const h = e.group.header.height;

@@ -97,7 +97,8 @@ describe('PPoV on the bus', () => {
       const server = await startServer();
       client = await connectBus({ servers: server.url });
       conns.push(client);
-      node = await startNode(server.url, c, 0, tempDir('hashgrid-ppov-'));
+      const dir = tempDir('hashgrid-ppov-');
+      node = await startNode(server.url, c, 0, dir);
       await waitFor(async () => (await status()).height === 0, 5000, 'node up');
       const before = await status();
 
@@ -128,7 +129,10 @@ describe('PPoV on the bus', () => {
       expect(await ask(sub.sync('a'), enc({ v, from: 'b', height: 0 }))).toBe('INVALID_MESSAGE');
 
       const after = await status();
-      expect({ ...after, rejected: {} }).toEqual({ ...before, rejected: {} });
+      expect({ ...after, rejected: {}, evidence: 0 }).toEqual({ ...before, rejected: {}, evidence: 0 });
+      // Of all these, only the block its bookkeeper signed with a wrong Merkle root proves misbehaviour.
+      expect(before.evidence).toBe(0);
+      await waitFor(async () => (await status()).evidence === 1, 5000, 'the evidence stored');
       expect(Object.values(after.rejected).reduce((s, x) => s + x, 0)).toBe(10);
 
       // A valid block is taken (no error) and the node is still answering.
@@ -140,6 +144,12 @@ describe('PPoV on the bus', () => {
       } catch (e) {
         expect(isHashgridError(e) && e.code).toBe('PPOV_BAD_BLOCK');
       }
+      // The signed bad reveal is evidence too, and evidence is stored: it outlives a restart.
+      await waitFor(async () => (await status()).evidence === 2, 5000, 'the second piece of evidence stored');
+      await node.stop();
+      node = await startNode(server.url, c, 0, dir);
+      await waitFor(async () => (await status()).height === 0, 5000, 'node up again');
+      expect((await status()).evidence).toBe(2);
     });
   });
 });
