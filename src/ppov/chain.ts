@@ -158,6 +158,19 @@ function govTxsOf(b: Block): GovTx[] {
   return list;
 }
 
+/**
+ * Refuses, naming the rule it breaks, a governance transaction that would have
+ * no effect if the next group carried it (a bad signature, a wrong term, a
+ * double vote, ...), so that a submitter hears of it instead of it silently
+ * staying on the ledger. It is checked again when its group is stored: the
+ * chain may have moved on by then. Other transactions pass.
+ */
+export function checkGovSubmission(s: ChainState, tx: Uint8Array): void {
+  const t = decodeGov(tx);
+  if (!t) return;
+  applyGov(structuredClone(s.gov), t, { members: s.members, bookkeepers: [...s.bookkeepers], chain: s.genesis.chainId, term: termOf(s.height + 1, s.genesis.termLength) });
+}
+
 /** The state a group leads to, from its results and approved blocks (reveals, scores, governance, terms: [0115], [0121]). */
 function successor(s: ChainState, height: number, results: SlotResult[], blocks: readonly Block[]) {
   const gov: GovState = structuredClone(s.gov);

@@ -37,6 +37,7 @@ import { ErrorCode, HashgridError, type HashgridError as HashgridErrorType } fro
 import type { Identity } from './crypto.js';
 import type { TxHasher } from './encode.js';
 import { PpovMachine, type Effect, type Evidence, type Input, type TraceEvent } from './machine.js';
+import { checkGovSubmission } from './chain.js';
 import type { PpovStore } from './store.js';
 import type { BlockGroup, Genesis, PpovMessage } from './types.js';
 
@@ -120,7 +121,10 @@ export class PpovTransport {
         return { v, accepted: true as const };
       }, opts),
       serve(this.nc, s.submit(node.id), PpovSubmit, PpovSubmitted, 'PpovSubmit', (r) => {
-        node.submit(r.txs.map((t) => new Uint8Array(Buffer.from(t, 'base64'))));
+        const txs = r.txs.map((t) => new Uint8Array(Buffer.from(t, 'base64')));
+        // All or nothing: one governance transaction that breaks a rule refuses the whole submission.
+        for (const tx of txs) checkGovSubmission(node.machine.state, tx);
+        node.submit(txs);
         return { v, accepted: r.txs.length, pending: node.machine.pendingTxs };
       }, opts),
       serve(this.nc, s.status(node.id), PpovStatusRequest, PpovStatus, 'PpovStatusRequest', () => node.status(), opts),

@@ -17,6 +17,7 @@ import { revealFor } from '../../src/ppov/draw.js';
 import { blockHash, encodeTxs, referenceTxHasher, txMerkleRoot } from '../../src/ppov/encode.js';
 import { makeConsortium } from '../../src/ppov/genesis.js';
 import { wasmTxHasher } from '../../src/ppov/hasher.js';
+import { encodeGov, GOV_MAGIC, signGov } from '../../src/ppov/governance.js';
 import { PpovNode, PpovTransport } from '../../src/ppov/runtime.js';
 import { PpovStore } from '../../src/ppov/store.js';
 import type { Block } from '../../src/ppov/types.js';
@@ -128,12 +129,26 @@ describe('PPoV on the bus', () => {
       expect(await ask(sub.groups('a'), enc({ v, groups: [{ header, blocks: [] }] }))).toMatch(/^PPOV_BAD_(HEADER|SIGNATURE)$/);
       expect(await ask(sub.sync('a'), enc({ v, from: 'b', height: 0 }))).toBe('INVALID_MESSAGE');
 
+      // Rejections are counted once the step's store transaction committed (evidence is written in it).
+      const rejections = (st: PpovStatus) => Object.values(st.rejected).reduce((s, x) => s + x, 0);
+      await waitFor(async () => rejections(await status()) === 10, 5000, 'ten rejections counted');
       const after = await status();
       expect({ ...after, rejected: {}, evidence: 0 }).toEqual({ ...before, rejected: {}, evidence: 0 });
       // Of all these, only the block its bookkeeper signed with a wrong Merkle root proves misbehaviour.
       expect(before.evidence).toBe(0);
-      await waitFor(async () => (await status()).evidence === 1, 5000, 'the evidence stored');
-      expect(Object.values(after.rejected).reduce((s, x) => s + x, 0)).toBe(10);
+      expect(after.evidence).toBe(1);
+
+      // Governance submissions are checked on the way in: a bad one is refused whole, with its rule, and nothing joins the pool.
+      const gov = (t: Parameters<typeof signGov>[1], at = { chain: 'fuzz', term: 0 }, by = 1) => Buffer.from(encodeGov(signGov(c.identities[by]!, t, at))).toString('base64');
+      const pending = (await status()).pending;
+      expect(await ask(sub.submit('a'), enc({ v, txs: [gov({ action: 'demote', subject: 'c' }, { chain: 'fuzz', term: 7 })] }))).toBe('PPOV_BAD_GOVERNANCE');
+      expect(await ask(sub.submit('a'), enc({ v, txs: [Buffer.from('app tx').toString('base64'), gov({ action: 'demote', subject: 'c' }, { chain: 'other', term: 0 })] }))).toBe('PPOV_BAD_GOVERNANCE');
+      const honest = JSON.parse(Buffer.from(gov({ action: 'demote', subject: 'c' }), 'base64').subarray(GOV_MAGIC.length).toString());
+      expect(await ask(sub.submit('a'), enc({ v, txs: [Buffer.from(`${GOV_MAGIC}${JSON.stringify({ ...honest, voter: 'd' })}`).toString('base64')] }))).toBe('PPOV_BAD_SIGNATURE');
+      expect(await ask(sub.submit('a'), enc({ v, txs: [Buffer.from(`${GOV_MAGIC}{not json`).toString('base64')] }))).toBe('PPOV_BAD_GOVERNANCE');
+      expect((await status()).pending).toBe(pending);
+      expect(await ask(sub.submit('a'), enc({ v, txs: [gov({ action: 'demote', subject: 'c' })] }))).toBe('OK');
+      expect((await status()).pending).toBe(pending + 1);
 
       // A valid block is taken (no error) and the node is still answering.
       expect(await request(client, sub.block, PpovBlock, { v, block: block(1) }, PpovAccepted, 'PpovBlock')).toEqual({ v, accepted: true });
