@@ -43,7 +43,7 @@ export const subjects = {
     stats: `${SUBJECT_PREFIX}.center.${cid}.stats`,
     /** Publish: StandardChanged events. */
     standardChanged: `${SUBJECT_PREFIX}.center.${cid}.events.standard`,
-    /** JetStream: AcceptedShare records. */
+    /** JetStream: AcceptedShareBatch records (AcceptedShare in streams written before batching). */
     accepted: `${SUBJECT_PREFIX}.center.${cid}.accepted`,
   }),
   /** Scheduler running plan `<plan>`: see docs/protocol.md. */
@@ -80,6 +80,8 @@ export const subjects = {
 export const buckets = {
   /** Scheduler state per plan (key `state.<plan>`) and leadership (key `leader.<plan>`), with compare-and-set. */
   scheduler: 'hashgrid-scheduler',
+  /** Sub-accounts added or changed over the bus on center `<cid>` (key `subaccount.<id>`, StoredSubAccount). */
+  center: (cid: string) => `hashgrid-center-${cid}`,
 } as const;
 
 /** JetStream streams. */

@@ -1,5 +1,6 @@
 /**
- * `hashgrid center` as a process: accepted shares survive SIGKILL, and bad
+ * `hashgrid center` as a process: accepted shares, their hashrate windows and
+ * the up-to-standard answer survive SIGKILL, and bad
  * sub-account files are refused with exit code 2.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
-import { SCHEMA_VERSION, SubAccountList, SubAccountListRequest } from '../../src/bus/schemas.js';
+import { SCHEMA_VERSION, StandardQuery, SubAccountList, SubAccountListRequest, SubAccountReply } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
 import { hashToBigInt, sha256d } from '../../src/core/sha256d.js';
 import { difficultyToTarget } from '../../src/core/target.js';
@@ -38,7 +39,7 @@ describe('hashgrid center', () => {
   it('keeps exactly the accepted shares across a SIGKILL and a restart', async () => {
     const server = await startServer();
     const accounts = join(tempDir(), 'accounts.json');
-    writeFileSync(accounts, JSON.stringify([{ id: 'alice', password: 'alice-secret', standard: 1000, windowSeconds: 60 }]));
+    writeFileSync(accounts, JSON.stringify([{ id: 'alice', password: 'alice-secret', standard: 100, windowSeconds: 60 }]));
     const first = startCenter(server.url, accounts);
     const client = await StratumClient.connect({ host: '127.0.0.1', port: await first.port });
     await client.subscribe();
@@ -60,17 +61,26 @@ describe('hashgrid center', () => {
         }
       }
     }
+    // The up-to-standard answer before the kill (the center re-evaluates once a second).
+    const nc = await connectBus({ servers: server.url });
+    const query = () => request(nc, subjects.center('main').standard, StandardQuery, { v: SCHEMA_VERSION, subAccount: 'alice' }, SubAccountReply, 'standard');
+    await waitFor(async () => (await query()).info.upToStandard, 10_000, 'alice up to standard');
+    const before = (await query()).info;
     first.child.kill('SIGKILL');
     await first.exited;
     client.close();
 
     const second = startCenter(server.url, accounts);
     await second.port;
-    const nc = await connectBus({ servers: server.url });
     const list = await request(nc, subjects.center('main').list, SubAccountListRequest, { v: SCHEMA_VERSION }, SubAccountList, 'list');
     const alice = list.subAccounts.find((a) => a.id === 'alice')!;
     expect(alice.acceptedShares).toBe(N);
     expect(alice.accumulatedHashes).toBe(N * client.difficulty * 2 ** 32);
+    // The windows are rebuilt from the shares' own times, and the standard decision with them.
+    expect(alice.delivered['1m']!.shares).toBe(N);
+    expect(alice.delivered['1m']!.hashrate).toBeGreaterThan(0);
+    expect(alice.delivered['1m']!.hashrate).toBeLessThanOrEqual(before.delivered['1m']!.hashrate * 1.01);
+    expect(alice.upToStandard).toBe(true);
     await nc.close();
     second.child.kill('SIGTERM');
     await second.exited;
