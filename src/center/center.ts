@@ -130,6 +130,8 @@ export class DistributionCenter implements StratumHandler {
   private store: CenterStore | undefined;
   /** Replayed shares whose sub-account no longer exists (neither configured nor stored): counted, not credited. */
   unknownReplayed = 0;
+  /** Stored messages that were not share records (skipped on replay). */
+  malformedReplayed = 0;
   private readonly adding = new Set<string>();
   private subs: Subscription[] = [];
   private readonly unsubscribe: () => void;
@@ -423,8 +425,10 @@ export class DistributionCenter implements StratumHandler {
     }
     // Replay: the same records in the same order give the same totals and windows (each share
     // carries its own time, so the 1m…24h windows are rebuilt as they were).
-    const { messages, shares } = await store.replay((r) => this.apply(r.subAccount, r.difficulty, r.at));
+    const { messages, shares, malformed } = await store.replay((r) => this.apply(r.subAccount, r.difficulty, r.at));
     if (messages > 0) this.log(`replayed ${shares} accepted shares (${messages} messages) from ${streams.centerShares(this.centerId).name}`);
+    this.malformedReplayed = malformed;
+    if (malformed > 0) this.log(`${malformed} stored messages are not share records: skipped`);
     if (this.unknownReplayed > 0) this.log(`${this.unknownReplayed} replayed shares belong to sub-accounts that no longer exist: not credited`);
     this.store = store;
     this.evaluateStandards(Date.now());

@@ -134,34 +134,44 @@ export class CenterStore {
   }
 
   /** Reads every stored share in order: batches, and single records from streams written before batching. */
-  async replay(onShare: (record: ShareRecord) => void): Promise<{ messages: number; shares: number }> {
+  async replay(onShare: (record: ShareRecord) => void): Promise<{ messages: number; shares: number; malformed: number }> {
     const name = streams.centerShares(this.centerId).name;
     const jsm = await jetstreamManager(this.nc);
     const total = (await jsm.streams.info(name)).state.messages;
     let read = 0;
     let shares = 0;
-    if (total === 0) return { messages: 0, shares: 0 };
+    let malformed = 0;
+    if (total === 0) return { messages: 0, shares: 0, malformed: 0 };
     const consumer = await this.js.consumers.get(name);
     while (read < total) {
       const fetched = await consumer.fetch({ max_messages: Math.min(1000, total - read), expires: 5000 });
       let got = 0;
       for await (const m of fetched) {
         got++;
-        const json = JSON.parse(new TextDecoder().decode(m.data)) as { shares?: unknown };
-        if (json.shares !== undefined) {
-          for (const r of decode(AcceptedShareBatch, m.data, 'AcceptedShareBatch', PPOV_MAX_PAYLOAD_BYTES).shares) {
-            onShare(r);
-            shares++;
-          }
-        } else {
-          const r = decode(AcceptedShare, m.data, 'AcceptedShare');
-          onShare({ subAccount: r.subAccount, difficulty: r.difficulty, at: r.at, jobId: r.jobId });
-          shares++;
+        let records: ShareRecord[];
+        try {
+          records = storedShares(m.data);
+        } catch {
+          // Only the center writes here, but anyone allowed to publish on the subject could store junk:
+          // it is counted and skipped, so one bad record cannot keep the center from starting.
+          malformed++;
+          continue;
         }
+        for (const r of records) onShare(r);
+        shares += records.length;
       }
       if (got === 0) throw new HashgridError(ErrorCode.NATS_SERVER, `replay of ${name} stalled at ${read} of ${total} records`);
       read += got;
     }
-    return { messages: read, shares };
+    return { messages: read, shares, malformed };
   }
+}
+
+/** The shares in one stored message: a batch, or a single record from a stream written before batching. */
+function storedShares(data: Uint8Array): ShareRecord[] {
+  if (new TextDecoder().decode(data.subarray(0, 200)).includes('"shares"')) {
+    return decode(AcceptedShareBatch, data, 'AcceptedShareBatch', PPOV_MAX_PAYLOAD_BYTES).shares;
+  }
+  const r = decode(AcceptedShare, data, 'AcceptedShare');
+  return [{ subAccount: r.subAccount, difficulty: r.difficulty, at: r.at, jobId: r.jobId }];
 }

@@ -22,7 +22,9 @@ const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
 afterAll(() => stopAll());
 
 function startCenter(nats: string, accounts: string) {
-  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--initial-difficulty', String(2 ** -20)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--metrics-port', '0', '--initial-difficulty', String(2 ** -20)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const port = new Promise<number>((resolve, reject) => {
@@ -32,7 +34,13 @@ function startCenter(nats: string, accounts: string) {
     });
     child.on('exit', (code) => reject(new Error(`center exited with ${code}`)));
   });
-  return { child, port, exited: new Promise((r) => child.on('exit', r)) };
+  const metrics = new Promise<string>((resolve) => {
+    child.stdout.on('data', () => {
+      const m = /metrics +(http:\/\/\S+\/metrics)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return { child, port, metrics, exited: new Promise((r) => child.on('exit', r)) };
 }
 
 describe('hashgrid center', () => {
@@ -84,6 +92,31 @@ describe('hashgrid center', () => {
     await nc.close();
     second.child.kill('SIGTERM');
     await second.exited;
+  });
+
+  it('serves /metrics, where a malformed bus request moves the bad-message counter', async () => {
+    const server = await startServer();
+    const accounts = join(tempDir(), 'accounts.json');
+    writeFileSync(accounts, JSON.stringify([{ id: 'alice', password: 'alice-secret', standard: 100, windowSeconds: 60 }]));
+    const center = startCenter(server.url, accounts);
+    await center.port;
+    const url = await center.metrics;
+    const badAdds = async () => {
+      const text = await (await fetch(url)).text();
+      const line = text.split('\n').find((l) => l.startsWith('hashgrid_bus_errors_total{') && l.includes('subaccounts.add') && l.includes('code="BAD_MESSAGE"'));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    expect(await badAdds()).toBe(0);
+    const text = await (await fetch(url)).text();
+    expect(text).toMatch(/hashgrid_center_shares_accepted\{role="center"\} 0/);
+    expect(text).toMatch(/hashgrid_center_stratum_connections\{role="center"\} 0/);
+    const nc = await connectBus({ servers: server.url });
+    const reply = await nc.request(subjects.center('main').add, new TextEncoder().encode('{not json'), { timeout: 5000 });
+    expect(JSON.parse(new TextDecoder().decode(reply.data)).error.code).toBe('BAD_MESSAGE');
+    expect(await badAdds()).toBe(1);
+    await nc.close();
+    center.child.kill('SIGTERM');
+    await center.exited;
   });
 
   it('refuses a bad sub-accounts file with exit code 2 and one line', () => {
