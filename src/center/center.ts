@@ -158,6 +158,11 @@ export class DistributionCenter implements StratumHandler {
     return center;
   }
 
+  /** What group commit stored so far (undefined without persistence). */
+  get stored(): { batches: number; shares: number } | undefined {
+    return this.store?.stored;
+  }
+
   /** Hands out extranonce1 values, for every front end of this center. */
   readonly allocateExtranonce1 = (): string => hex32(this.extranonce++);
 

@@ -39,6 +39,8 @@ interface Pending {
 }
 
 export class CenterStore {
+  /** Batches and shares stored by this process (the group commit's effect: shares per message). */
+  readonly stored = { batches: 0, shares: 0 };
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -119,6 +121,8 @@ export class CenterStore {
         .publish(this.subject, data, { msgID: `${this.runId}:${this.seq++}` })
         .then(
           () => {
+            this.stored.batches++;
+            this.stored.shares += batch.length;
             for (const p of batch) p.resolve();
           },
           (e: Error) => {

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
 import { SCHEMA_VERSION, StandardQuery, SubAccountList, SubAccountListRequest, SubAccountReply } from '../../src/bus/schemas.js';
@@ -21,8 +22,8 @@ import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
 afterAll(() => stopAll());
 
-function startCenter(nats: string, accounts: string) {
-  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--metrics-port', '0', '--initial-difficulty', String(2 ** -20)], {
+function startCenter(nats: string, accounts: string, difficulty = 2 ** -20) {
+  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--metrics-port', '0', '--initial-difficulty', String(difficulty)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -89,6 +90,63 @@ describe('hashgrid center', () => {
     expect(alice.delivered['1m']!.hashrate).toBeGreaterThan(0);
     expect(alice.delivered['1m']!.hashrate).toBeLessThanOrEqual(before.delivered['1m']!.hashrate * 1.01);
     expect(alice.upToStandard).toBe(true);
+    await nc.close();
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('loses no acknowledged share when killed with batches in flight (group commit)', async () => {
+    const server = await startServer();
+    const accounts = join(tempDir(), 'accounts.json');
+    writeFileSync(accounts, JSON.stringify([{ id: 'alice', password: 'alice-secret', standard: 100, windowSeconds: 60 }]));
+    const first = startCenter(server.url, accounts, 2 ** -26);
+    const client = await StratumClient.connect({ host: '127.0.0.1', port: await first.port, timeoutMs: 30_000 });
+    await client.subscribe();
+    const job = new Promise<StratumJob>((resolve) => client.once('notify', resolve));
+    await client.authorize('alice.rig', 'alice-secret');
+    const j = await job;
+    const target = difficultyToTarget(client.difficulty);
+    // Found beforehand, then sent all at once, so the center stores them several to a message.
+    const SENT = 400;
+    const found: [string, string][] = [];
+    for (let en2 = 0; found.length < SENT; en2++) {
+      for (let n = 0; ; n++) {
+        if (hashToBigInt(sha256d(buildHeader(j, { extranonce1: client.extranonce1, extranonce2: hex32(en2), ntime: j.ntime, nonce: hex32(n) }))) <= target) {
+          found.push([hex32(en2), hex32(n)]);
+          break;
+        }
+      }
+    }
+    let acked = 0;
+    const killAt = SENT / 2;
+    const killed = new Promise<number>((resolve) => {
+      for (const [e2, nonce] of found) {
+        client.submit('alice.rig', j.jobId, e2, j.ntime, nonce).then(
+          () => {
+            if (++acked === killAt) {
+              // Killed with the rest in flight: what was acknowledged so far must all be stored.
+              first.child.kill('SIGKILL');
+              resolve(acked);
+            }
+          },
+          () => {},
+        );
+      }
+    });
+    const ackedAtKill = await killed;
+    await first.exited;
+    client.close();
+
+    const second = startCenter(server.url, accounts, 2 ** -26);
+    await second.port;
+    const nc = await connectBus({ servers: server.url });
+    const list = await request(nc, subjects.center('main').list, SubAccountListRequest, { v: SCHEMA_VERSION }, SubAccountList, 'list');
+    const stored = list.subAccounts.find((a) => a.id === 'alice')!.acceptedShares;
+    expect(stored).toBeGreaterThanOrEqual(ackedAtKill);
+    expect(stored).toBeLessThanOrEqual(SENT);
+    // Group commit did group: fewer stream messages than shares.
+    const messages = (await (await jetstreamManager(nc)).streams.info('CENTER_main')).state.messages;
+    expect(messages).toBeLessThan(stored);
     await nc.close();
     second.child.kill('SIGTERM');
     await second.exited;
