@@ -170,6 +170,8 @@ export class DistributionCenter implements StratumHandler {
     clearInterval(this.timer);
     this.unsubscribe();
     for (const s of this.subs) s.unsubscribe();
+    // Shares already accepted but still in a batch get stored (and their miners answered) first.
+    await this.store?.drain();
   }
 
   // ---- sub-accounts

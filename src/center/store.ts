@@ -44,6 +44,7 @@ export class CenterStore {
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
+  private drained: (() => void) | undefined;
   private seq = 0;
   /** Names this process's batches, so a retried publish is stored once (the stream's duplicate window). */
   private readonly runId = randomBytes(6).toString('hex');
@@ -110,6 +111,14 @@ export class CenterStore {
     else setImmediate(run);
   }
 
+  /** Stores what is queued and waits for every batch's ack (a graceful stop). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      await new Promise<void>((resolve) => (this.drained = resolve));
+    }
+  }
+
   private flush(): void {
     // While maxInFlight batches await their acks, new shares gather into the next one: the batch
     // grows with the load instead of the number of messages.
@@ -133,6 +142,7 @@ export class CenterStore {
         .finally(() => {
           this.inFlight--;
           if (this.queue.length > 0) this.flush();
+          this.drained?.();
         });
     }
   }

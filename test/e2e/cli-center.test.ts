@@ -44,6 +44,20 @@ function startCenter(nats: string, accounts: string, difficulty = 2 ** -20) {
   return { child, port, metrics, exited: new Promise((r) => child.on('exit', r)) };
 }
 
+/** `count` (extranonce2, nonce) pairs meeting `target`, one per extranonce2, found with the reference. */
+function findShares(job: StratumJob, extranonce1: string, target: bigint, count: number): [string, string][] {
+  const found: [string, string][] = [];
+  for (let en2 = 0; found.length < count; en2++) {
+    for (let n = 0; ; n++) {
+      if (hashToBigInt(sha256d(buildHeader(job, { extranonce1, extranonce2: hex32(en2), ntime: job.ntime, nonce: hex32(n) }))) <= target) {
+        found.push([hex32(en2), hex32(n)]);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 describe('hashgrid center', () => {
   it('keeps exactly the accepted shares across a SIGKILL and a restart', async () => {
     const server = await startServer();
@@ -59,17 +73,7 @@ describe('hashgrid center', () => {
 
     // N shares, each acknowledged by the center only after JetStream stored it.
     const N = 12;
-    let accepted = 0;
-    for (let en2 = 0; accepted < N; en2++) {
-      for (let n = 0; ; n++) {
-        const e2 = hex32(en2);
-        if (hashToBigInt(sha256d(buildHeader(j, { extranonce1: client.extranonce1, extranonce2: e2, ntime: j.ntime, nonce: hex32(n) }))) <= target) {
-          expect(await client.submit('alice.rig', j.jobId, e2, j.ntime, hex32(n))).toBe(true);
-          accepted++;
-          break;
-        }
-      }
-    }
+    for (const [e2, nonce] of findShares(j, client.extranonce1, target, N)) expect(await client.submit('alice.rig', j.jobId, e2, j.ntime, nonce)).toBe(true);
     // The up-to-standard answer before the kill (the center re-evaluates once a second).
     const nc = await connectBus({ servers: server.url });
     const query = () => request(nc, subjects.center('main').standard, StandardQuery, { v: SCHEMA_VERSION, subAccount: 'alice' }, SubAccountReply, 'standard');
@@ -108,15 +112,7 @@ describe('hashgrid center', () => {
     const target = difficultyToTarget(client.difficulty);
     // Found beforehand, then sent all at once, so the center stores them several to a message.
     const SENT = 400;
-    const found: [string, string][] = [];
-    for (let en2 = 0; found.length < SENT; en2++) {
-      for (let n = 0; ; n++) {
-        if (hashToBigInt(sha256d(buildHeader(j, { extranonce1: client.extranonce1, extranonce2: hex32(en2), ntime: j.ntime, nonce: hex32(n) }))) <= target) {
-          found.push([hex32(en2), hex32(n)]);
-          break;
-        }
-      }
-    }
+    const found = findShares(j, client.extranonce1, target, SENT);
     let acked = 0;
     const killAt = SENT / 2;
     const killed = new Promise<number>((resolve) => {
