@@ -193,6 +193,13 @@ export type CenterStats = z.infer<typeof CenterStats>;
 /** Published whenever a sub-account's up-to-standard decision changes. */
 export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: subAccountId, upToStandard: z.boolean(), hashrate: z.number(), at: z.number().int() });
 
+/**
+ * Published on each new job (a new template): with `clean` (a new block) every
+ * older task is stale at once, so a bus client should take a fresh task now
+ * rather than at its next poll.
+ */
+export const JobChanged = z.object({ v, centerId: z.string(), jobId: z.string(), height: z.number().int().nonnegative(), clean: z.boolean(), at: z.number().int() });
+
 /** One accepted share as the center persists it (JetStream, stream CENTER_<cid>). */
 export const AcceptedShare = z.object({ v, centerId: z.string(), subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() });
 export type AcceptedShare = z.infer<typeof AcceptedShare>;

@@ -41,6 +41,8 @@ export const subjects = {
     standard: `${SUBJECT_PREFIX}.center.${cid}.standard`,
     /** Request/reply: CenterStatsRequest → CenterStats (accepted, rejected by reason, blocks). */
     stats: `${SUBJECT_PREFIX}.center.${cid}.stats`,
+    /** Publish: JobChanged events (a new template; `clean` = a new block, older tasks are stale). */
+    jobChanged: `${SUBJECT_PREFIX}.center.${cid}.events.job`,
     /** Publish: StandardChanged events. */
     standardChanged: `${SUBJECT_PREFIX}.center.${cid}.events.standard`,
     /** JetStream: AcceptedShareBatch records (AcceptedShare in streams written before batching). */

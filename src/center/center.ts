@@ -24,6 +24,7 @@ import {
   CenterStats as CenterStatsSchema,
   type CenterStats as CenterStatsMessage,
   Authenticated,
+  JobChanged,
   SCHEMA_VERSION,
   StandardChanged,
   StandardQuery,
@@ -217,6 +218,11 @@ export class DistributionCenter implements StratumHandler {
   private onTemplate(t: Template): void {
     this.newJob(t);
     for (const s of this.ready) this.sendJob(s);
+    // Stratum miners got their notify; bus clients learn it here.
+    this.options.nc?.publish(
+      subjects.center(this.centerId).jobChanged,
+      encode(JobChanged, { v: SCHEMA_VERSION, centerId: this.centerId, jobId: this.current.id, height: t.height, clean: t.clean, at: Date.now() }),
+    );
   }
 
   private newJob(t: Template): void {

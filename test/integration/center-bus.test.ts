@@ -11,6 +11,7 @@ import { request } from '../../src/bus/rpc.js';
 import {
   Authenticate,
   Authenticated,
+  JobChanged,
   SCHEMA_VERSION,
   StandardChanged,
   StandardQuery,
@@ -21,6 +22,8 @@ import {
   SubAccountSetStandard,
   Task,
   TaskRequest,
+  TaskResult,
+  TaskResultAck,
 } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
 import { BuiltinChain } from '../../src/center/chain.js';
@@ -81,6 +84,24 @@ describe('the center on the bus', () => {
     // A standard of 1 H/s is met: the decision is published as an event.
     await waitFor(() => events.length > 0, 5000, 'a StandardChanged event');
     expect(events[0]).toMatchObject({ centerId: 'test', subAccount: 'alice', upToStandard: true });
+  });
+
+  it('announces a new block to bus clients, whose older tasks are then stale', async () => {
+    const { task, token } = await deliverShares(nc, 'test', 'alice', 'alice-secret', 1);
+    const announced = new Promise<unknown>((resolve) => {
+      const sub = nc.subscribe(s.jobChanged, {
+        callback: (_, m) => {
+          sub.unsubscribe();
+          resolve(decode(JobChanged, m.data, 'JobChanged'));
+        },
+      });
+    });
+    await nc.flush();
+    const height = chain.height;
+    chain.submitBlock(new Uint8Array(80));
+    expect(await announced).toMatchObject({ centerId: 'test', height: height + 2, clean: true });
+    const stale = { v: SCHEMA_VERSION, token, jobId: task.jobId, extranonce2: 'ffffffff', ntime: task.ntime, nonce: '00000000' };
+    await expect(request(nc, s.result, TaskResult, stale, TaskResultAck, 'TaskResult')).rejects.toMatchObject({ code: 'STRATUM', message: /stale/ });
   });
 
   it('adds sub-accounts and changes standards at run time; refuses bad requests without changing anything', async () => {
