@@ -19,8 +19,9 @@ export const CENTER_HELP = `Usage: hashgrid center --nats <url> [options]
 
 Runs a distribution center: sub-accounts with hashrate standards, jobs from a
 built-in chain, share validation, delivered-hashrate reports. Miners connect
-over Stratum V1; schedulers and nodes over NATS. Accepted shares are stored in
-JetStream and replayed on restart.
+over Stratum V1; schedulers and nodes over NATS. Accepted shares (several to a
+JetStream message) and sub-accounts added or changed over the bus are stored
+in JetStream and restored on restart, hashrate windows included.
 
   --nats <url>             NATS server URL(s) (required)
   --user <name>            NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
