@@ -34,6 +34,7 @@ in JetStream and restored on restart, hashrate windows included.
   --network-difficulty <d> the built-in chain's difficulty (default 0.05)
   --initial-difficulty <d> share difficulty of a new connection before vardiff (default 2^-12)
   --metrics-port <port>    Prometheus /metrics on 127.0.0.1 (default: a free port; 0 = any)
+  --max-connections <n>    Stratum connections at once; more are refused with a message (default 10000)
 `;
 
 /** Three demo sub-accounts with fresh passwords and standards a laptop can meet. */
@@ -61,6 +62,8 @@ export async function startCenter(options: {
   stratumPort?: number;
   networkDifficulty?: number;
   initialDifficulty?: number;
+  /** Stratum connections at once (default 10,000). */
+  maxConnections?: number;
   /** Counts bad bus messages (a Prometheus counter). */
   onError?: BusErrorSink;
   log?: (line: string) => void;
@@ -75,7 +78,12 @@ export async function startCenter(options: {
     ...(options.log ? { log: options.log } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const stratum = new StratumServer(center, { host: options.stratumHost ?? '127.0.0.1', port: options.stratumPort ?? 3333, allocateExtranonce1: center.allocateExtranonce1 });
+  const stratum = new StratumServer(center, {
+    host: options.stratumHost ?? '127.0.0.1',
+    port: options.stratumPort ?? 3333,
+    allocateExtranonce1: center.allocateExtranonce1,
+    ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+  });
   const { host, port } = await stratum.listen();
   return {
     center,
@@ -101,6 +109,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
     'network-difficulty': { type: 'string' },
     'initial-difficulty': { type: 'string' },
     'metrics-port': { type: 'string' },
+    'max-connections': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -123,6 +132,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
     throw new UsageError('--initial-difficulty', `expected a number > 0, got "${values['initial-difficulty']}"`);
   }
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
+  const maxConnections = values['max-connections'] === undefined ? undefined : parseIntegerFlag('--max-connections', values['max-connections'], 1, 1_000_000);
   const nc = await connectFromFlags(values, 'hashgrid-center');
   const log = (line: string) => process.stderr.write(`[center] ${line}\n`);
   const registry = createRegistry('center');
@@ -138,6 +148,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
     nc,
     subAccounts,
     onError: metrics.busErrors,
+    ...(maxConnections ? { maxConnections } : {}),
     ...(values['center-id'] ? { centerId: values['center-id'] } : {}),
     ...(values['stratum-host'] ? { stratumHost: values['stratum-host'] } : {}),
     stratumPort: port,

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -22,8 +23,8 @@ import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
 afterAll(() => stopAll());
 
-function startCenter(nats: string, accounts: string, difficulty = 2 ** -20) {
-  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--metrics-port', '0', '--initial-difficulty', String(difficulty)], {
+function startCenter(nats: string, accounts: string, difficulty = 2 ** -20, extra: string[] = []) {
+  const child = spawn(process.execPath, [BIN, 'center', '--nats', nats, '--accounts', accounts, '--stratum-port', '0', '--metrics-port', '0', '--initial-difficulty', String(difficulty), ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -148,12 +149,12 @@ describe('hashgrid center', () => {
     await second.exited;
   });
 
-  it('serves /metrics, where a malformed bus request moves the bad-message counter', async () => {
+  it('serves /metrics, where a malformed bus request moves the bad-message counter; refuses Stratum connections over --max-connections', async () => {
     const server = await startServer();
     const accounts = join(tempDir(), 'accounts.json');
     writeFileSync(accounts, JSON.stringify([{ id: 'alice', password: 'alice-secret', standard: 100, windowSeconds: 60 }]));
-    const center = startCenter(server.url, accounts);
-    await center.port;
+    const center = startCenter(server.url, accounts, 2 ** -20, ['--max-connections', '1']);
+    const stratumPort = await center.port;
     const url = await center.metrics;
     const badAdds = async () => {
       const text = await (await fetch(url)).text();
@@ -168,6 +169,20 @@ describe('hashgrid center', () => {
     const reply = await nc.request(subjects.center('main').add, new TextEncoder().encode('{not json'), { timeout: 5000 });
     expect(JSON.parse(new TextDecoder().decode(reply.data)).error.code).toBe('BAD_MESSAGE');
     expect(await badAdds()).toBe(1);
+
+    const miner = await StratumClient.connect({ host: '127.0.0.1', port: stratumPort });
+    await miner.subscribe();
+    expect(await (await fetch(url)).text()).toMatch(/hashgrid_center_stratum_connections\{role="center"\} 1/);
+    const refused = await new Promise<string>((resolve) => {
+      let got = '';
+      const socket = connect(stratumPort, '127.0.0.1');
+      socket.setEncoding('utf8');
+      socket.on('data', (d) => (got += d));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(got));
+    });
+    expect(refused).toMatch(/closing: server full \(1 connections\)/);
+    miner.close();
     await nc.close();
     center.child.kill('SIGTERM');
     await center.exited;
