@@ -194,9 +194,49 @@ export type CenterStats = z.infer<typeof CenterStats>;
 export const StandardChanged = z.object({ v, centerId: z.string(), subAccount: subAccountId, upToStandard: z.boolean(), hashrate: z.number(), at: z.number().int() });
 export type StandardChanged = z.infer<typeof StandardChanged>;
 
+/**
+ * Published on each new job (a new template): with `clean` (a new block) every
+ * older task is stale at once, so a bus client should take a fresh task now
+ * rather than at its next poll.
+ */
+export const JobChanged = z.object({ v, centerId: z.string(), jobId: z.string(), height: z.number().int().nonnegative(), clean: z.boolean(), at: z.number().int() });
+
 /** One accepted share as the center persists it (JetStream, stream CENTER_<cid>). */
 export const AcceptedShare = z.object({ v, centerId: z.string(), subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() });
 export type AcceptedShare = z.infer<typeof AcceptedShare>;
+
+/** The most shares one batch carries: 500 × ~100 bytes stays well under the 1 MiB nats-server default payload. */
+export const MAX_SHARES_PER_BATCH = 500;
+
+/**
+ * Accepted shares stored together (group commit): one JetStream message, one
+ * ack, and every miner in it hears "accepted" only after that ack. Streams
+ * written before batching hold single AcceptedShare records; replay reads both.
+ */
+export const AcceptedShareBatch = z.object({
+  v,
+  centerId: z.string(),
+  shares: z
+    .array(z.object({ subAccount: subAccountId, difficulty: z.number().positive(), at: z.number().int(), jobId: z.string() }))
+    .min(1)
+    .max(MAX_SHARES_PER_BATCH),
+});
+export type AcceptedShareBatch = z.infer<typeof AcceptedShareBatch>;
+
+/**
+ * A sub-account added or changed over the bus, as the center persists it
+ * (JetStream KV, bucket `hashgrid-center-<cid>`, key `subaccount.<id>`), so
+ * that it outlives a restart. `since` is when the account began to accumulate.
+ */
+export const StoredSubAccount = z.object({
+  v,
+  id: subAccountId,
+  passwordHash: z.string().startsWith('scrypt$'),
+  standard: z.number().nonnegative(),
+  windowSeconds: z.number().int().positive().max(86_400),
+  since: z.number().int(),
+});
+export type StoredSubAccount = z.infer<typeof StoredSubAccount>;
 
 // ---- Scheduler (src/scheduler)
 

@@ -41,9 +41,11 @@ export const subjects = {
     standard: `${SUBJECT_PREFIX}.center.${cid}.standard`,
     /** Request/reply: CenterStatsRequest → CenterStats (accepted, rejected by reason, blocks). */
     stats: `${SUBJECT_PREFIX}.center.${cid}.stats`,
+    /** Publish: JobChanged events (a new template; `clean` = a new block, older tasks are stale). */
+    jobChanged: `${SUBJECT_PREFIX}.center.${cid}.events.job`,
     /** Publish: StandardChanged events. */
     standardChanged: `${SUBJECT_PREFIX}.center.${cid}.events.standard`,
-    /** JetStream: AcceptedShare records. */
+    /** JetStream: AcceptedShareBatch records (AcceptedShare in streams written before batching). */
     accepted: `${SUBJECT_PREFIX}.center.${cid}.accepted`,
   }),
   /** Scheduler running plan `<plan>`: see docs/protocol.md. */
@@ -80,6 +82,8 @@ export const subjects = {
 export const buckets = {
   /** Scheduler state per plan (key `state.<plan>`) and leadership (key `leader.<plan>`), with compare-and-set. */
   scheduler: 'hashgrid-scheduler',
+  /** Sub-accounts added or changed over the bus on center `<cid>` (key `subaccount.<id>`, StoredSubAccount). */
+  center: (cid: string) => `hashgrid-center-${cid}`,
 } as const;
 
 /** JetStream streams. */

@@ -12,20 +12,19 @@
  * replayed on start, so the accounting survives a crash.
  */
 import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ErrorCode, HashgridError } from '../core/errors.js';
 import { hashToBigInt, sha256d } from '../core/sha256d.js';
 import { bitsToTarget, difficultyToTarget, MAX_TARGET, targetToHex } from '../core/target.js';
-import { decode, encode } from '../bus/codec.js';
+import { encode } from '../bus/codec.js';
 import { serve, type BusErrorSink } from '../bus/rpc.js';
 import {
-  AcceptedShare,
   Authenticate,
   CenterStatsRequest,
   CenterStats as CenterStatsSchema,
   type CenterStats as CenterStatsMessage,
   Authenticated,
+  JobChanged,
   SCHEMA_VERSION,
   StandardChanged,
   StandardQuery,
@@ -40,13 +39,13 @@ import {
   TaskResultAck,
   type SubAccountInfo,
 } from '../bus/schemas.js';
-import { ensureStream } from '../bus/jetstream.js';
 import { streams, subjects } from '../bus/subjects.js';
 import { buildHeader, hex32, merkleRootFor, type StratumJob } from '../stratum/job.js';
 import { ahex, StratumCode, StratumError } from '../stratum/protocol.js';
 import type { StratumHandler, StratumSession, SubmitParams } from '../stratum/server.js';
 import { templateToJob, type Template, type TemplateSource } from './chain.js';
 import { HashrateEstimator, upToStandard, WINDOWS } from './hashrate.js';
+import { CenterStore, type GroupCommitOptions } from './store.js';
 import { loadSubAccount, verifyPassword, type SubAccount, type SubAccountConfig } from './subaccounts.js';
 import { newVardiff, vardiffStep, type VardiffOptions, type VardiffState } from './vardiff.js';
 
@@ -58,8 +57,10 @@ export interface CenterOptions {
   subAccounts: SubAccountConfig[];
   /** For persistence (JetStream) and the bus service; without it the center keeps memory only. */
   nc?: NatsConnection;
-  /** Replicas of the center's stream (default 1). */
+  /** Replicas of the center's stream and bucket (default 1). */
   replicas?: number;
+  /** How accepted shares are batched into JetStream messages (see store.ts). */
+  groupCommit?: GroupCommitOptions;
   /** Share difficulty a new connection starts at (default 2^-12: ~1 share/s at ~20 MH/s). */
   initialDifficulty?: number;
   vardiff?: VardiffOptions;
@@ -99,6 +100,8 @@ interface SessionState {
 
 interface AccountState {
   account: SubAccount;
+  /** When it began to accumulate (persisted for accounts added over the bus). */
+  since: number;
   estimator: HashrateEstimator;
   upToStandard: boolean;
 }
@@ -125,7 +128,12 @@ export class DistributionCenter implements StratumHandler {
   private readonly ready = new Set<StratumSession>();
   private readonly busSessions = new Map<string, StratumSession>();
   private extranonce = Math.floor(Math.random() * 0x7fff) << 16;
-  private js: JetStreamClient | undefined;
+  private store: CenterStore | undefined;
+  /** Replayed shares whose sub-account no longer exists (neither configured nor stored): counted, not credited. */
+  unknownReplayed = 0;
+  /** Stored messages that were not share records (skipped on replay). */
+  malformedReplayed = 0;
+  private readonly adding = new Set<string>();
   private subs: Subscription[] = [];
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
@@ -141,7 +149,7 @@ export class DistributionCenter implements StratumHandler {
     this.timer.unref();
   }
 
-  /** Starts a center: replays its persisted shares, then serves the bus if it has a connection. */
+  /** Starts a center: restores its stored sub-accounts and shares, then serves the bus if it has a connection. */
   static async start(options: CenterOptions): Promise<DistributionCenter> {
     const center = new DistributionCenter(options);
     if (options.nc) {
@@ -151,6 +159,11 @@ export class DistributionCenter implements StratumHandler {
     return center;
   }
 
+  /** What group commit stored so far (undefined without persistence). */
+  get stored(): { batches: number; shares: number } | undefined {
+    return this.store?.stored;
+  }
+
   /** Hands out extranonce1 values, for every front end of this center. */
   readonly allocateExtranonce1 = (): string => hex32(this.extranonce++);
 
@@ -158,14 +171,24 @@ export class DistributionCenter implements StratumHandler {
     clearInterval(this.timer);
     this.unsubscribe();
     for (const s of this.subs) s.unsubscribe();
+    // Shares already accepted but still in a batch get stored (and their miners answered) first.
+    await this.store?.drain();
   }
 
   // ---- sub-accounts
 
-  addAccount(config: SubAccountConfig): AccountState {
+  addAccount(config: SubAccountConfig, since = Date.now()): AccountState {
+    return this.insertAccount(this.newAccount(config), since);
+  }
+
+  private newAccount(config: SubAccountConfig): SubAccount {
     const account = loadSubAccount(config);
     if (this.accounts.has(account.id)) throw new HashgridError(ErrorCode.SUBACCOUNT, `sub-account ${account.id} exists already`);
-    const state = { account, estimator: new HashrateEstimator(), upToStandard: false };
+    return account;
+  }
+
+  private insertAccount(account: SubAccount, since: number): AccountState {
+    const state = { account, since, estimator: new HashrateEstimator(since), upToStandard: false };
     this.accounts.set(account.id, state);
     return state;
   }
@@ -195,6 +218,11 @@ export class DistributionCenter implements StratumHandler {
   private onTemplate(t: Template): void {
     this.newJob(t);
     for (const s of this.ready) this.sendJob(s);
+    // Stratum miners got their notify; bus clients learn it here.
+    this.options.nc?.publish(
+      subjects.center(this.centerId).jobChanged,
+      encode(JobChanged, { v: SCHEMA_VERSION, centerId: this.centerId, jobId: this.current.id, height: t.height, clean: t.clean, at: Date.now() }),
+    );
   }
 
   private newJob(t: Template): void {
@@ -329,7 +357,13 @@ export class DistributionCenter implements StratumHandler {
     job.seen.add(key);
 
     const blockCandidate = value <= job.networkTarget;
-    await this.account(accountId, issued.difficulty, now, job.id, `${this.centerId}:${job.id}:${key}`);
+    try {
+      await this.account(accountId, issued.difficulty, now, job.id);
+    } catch (e) {
+      // Not stored, so not accepted: the miner may submit it again.
+      job.seen.delete(key);
+      throw new StratumError(StratumCode.OTHER, (e as Error).message);
+    }
     if (blockCandidate) {
       this.stats.blocks++;
       this.log(`block candidate at height ${job.template.height} from ${accountId}`);
@@ -340,18 +374,18 @@ export class DistributionCenter implements StratumHandler {
     return { blockCandidate };
   }
 
-  /** Persists (JetStream ack first) and adds an accepted share to its sub-account. */
-  private async account(accountId: string, difficulty: number, at: number, jobId: string, msgId: string): Promise<void> {
-    if (this.js) {
-      const record = { v: SCHEMA_VERSION, centerId: this.centerId, subAccount: accountId, difficulty, at, jobId };
-      await this.js.publish(subjects.center(this.centerId).accepted, encode(AcceptedShare, record), { msgID: msgId });
-    }
+  /** Persists (its batch's JetStream ack first) and adds an accepted share to its sub-account. */
+  private async account(accountId: string, difficulty: number, at: number, jobId: string): Promise<void> {
+    await this.store?.append({ subAccount: accountId, difficulty, at, jobId });
     this.apply(accountId, difficulty, at);
   }
 
   private apply(accountId: string, difficulty: number, at: number): void {
     const a = this.accounts.get(accountId);
-    if (!a) return;
+    if (!a) {
+      this.unknownReplayed++;
+      return;
+    }
     a.estimator.record(difficulty, at);
     this.stats.accepted++;
   }
@@ -359,6 +393,14 @@ export class DistributionCenter implements StratumHandler {
   /** Re-evaluates standards and gives silent sessions lower difficulty. */
   private tick(): void {
     const now = Date.now();
+    this.evaluateStandards(now);
+    for (const s of this.ready) {
+      const state = this.stateOf(s);
+      if (vardiffStep(state.vardiff, now, false, this.options.vardiff) !== undefined) this.sendJob(s);
+    }
+  }
+
+  private evaluateStandards(now: number): void {
     for (const a of this.accounts.values()) {
       const est = a.estimator.estimate(a.account.windowSeconds, now);
       const next = upToStandard(a.upToStandard, est, a.account.standard, this.options.hysteresis);
@@ -371,37 +413,38 @@ export class DistributionCenter implements StratumHandler {
         );
       }
     }
-    for (const s of this.ready) {
-      const state = this.stateOf(s);
-      if (vardiffStep(state.vardiff, now, false, this.options.vardiff) !== undefined) this.sendJob(s);
-    }
   }
 
   // ---- persistence
 
   private async openStore(nc: NatsConnection, replicas: number): Promise<void> {
-    const stream = streams.centerShares(this.centerId);
-    const name = stream.name;
-    await ensureStream(nc, stream, replicas);
-    const jsm = await jetstreamManager(nc);
-    this.js = jetstream(nc);
-    // Replay: the same records in the same order give the same totals.
-    const total = (await jsm.streams.info(name)).state.messages;
-    if (total === 0) return;
-    const consumer = await this.js.consumers.get(name);
-    let read = 0;
-    while (read < total) {
-      const batch = await consumer.fetch({ max_messages: Math.min(10_000, total - read), expires: 5000 });
-      let got = 0;
-      for await (const m of batch) {
-        const r = decode(AcceptedShare, m.data, 'AcceptedShare');
-        this.apply(r.subAccount, r.difficulty, r.at);
-        got++;
-      }
-      if (got === 0) throw new HashgridError(ErrorCode.NATS_SERVER, `replay of ${name} stalled at ${read} of ${total} records`);
-      read += got;
+    const store = await CenterStore.open(nc, this.centerId, replicas, this.options.groupCommit);
+    const firstStart = await store.createdAt();
+    // Configured accounts have accumulated since the center first started.
+    for (const a of this.accounts.values()) {
+      a.since = Math.min(a.since, firstStart);
+      a.estimator.restoreSince(a.since);
     }
-    this.log(`replayed ${read} accepted shares from ${name}`);
+    // Accounts added or changed over the bus: a change made later than the configuration wins
+    // for the standard and window; credentials of a configured account stay the configured ones.
+    for (const stored of await store.subAccounts()) {
+      const existing = this.accounts.get(stored.id);
+      if (existing) {
+        existing.account.standard = stored.standard;
+        existing.account.windowSeconds = stored.windowSeconds;
+      } else {
+        this.insertAccount({ id: stored.id, passwordHash: stored.passwordHash, standard: stored.standard, windowSeconds: stored.windowSeconds }, stored.since);
+      }
+    }
+    // Replay: the same records in the same order give the same totals and windows (each share
+    // carries its own time, so the 1m…24h windows are rebuilt as they were).
+    const { messages, shares, malformed } = await store.replay((r) => this.apply(r.subAccount, r.difficulty, r.at));
+    if (messages > 0) this.log(`replayed ${shares} accepted shares (${messages} messages) from ${streams.centerShares(this.centerId).name}`);
+    this.malformedReplayed = malformed;
+    if (malformed > 0) this.log(`${malformed} stored messages are not share records: skipped`);
+    if (this.unknownReplayed > 0) this.log(`${this.unknownReplayed} replayed shares belong to sub-accounts that no longer exist: not credited`);
+    this.store = store;
+    this.evaluateStandards(Date.now());
   }
 
   // ---- bus
@@ -415,14 +458,27 @@ export class DistributionCenter implements StratumHandler {
         centerId: this.centerId,
         subAccounts: [...this.accounts.keys()].map((id) => this.info(id)),
       }), opts),
-      serve(nc, s.add, SubAccountAdd, SubAccountReply, 'SubAccountAdd', (r) => {
-        this.addAccount({ id: r.id, password: r.password, standard: r.standard, windowSeconds: r.windowSeconds });
+      serve(nc, s.add, SubAccountAdd, SubAccountReply, 'SubAccountAdd', async (r) => {
+        const account = this.newAccount({ id: r.id, password: r.password, standard: r.standard, windowSeconds: r.windowSeconds });
+        // Two adds of one id in flight at once: only the first may reach the store.
+        if (this.adding.has(account.id)) throw new HashgridError(ErrorCode.SUBACCOUNT, `sub-account ${account.id} is being added already`);
+        this.adding.add(account.id);
+        try {
+          const since = Date.now();
+          // Stored before it exists here: an acknowledged change outlives a restart.
+          await this.store?.putSubAccount({ ...account, since });
+          this.insertAccount(account, since);
+        } finally {
+          this.adding.delete(account.id);
+        }
         return { v: SCHEMA_VERSION, info: this.info(r.id) };
       }, opts),
-      serve(nc, s.setStandard, SubAccountSetStandard, SubAccountReply, 'SubAccountSetStandard', (r) => {
+      serve(nc, s.setStandard, SubAccountSetStandard, SubAccountReply, 'SubAccountSetStandard', async (r) => {
         const a = this.accountOrThrow(r.id);
-        a.account.standard = r.standard;
-        if (r.windowSeconds) a.account.windowSeconds = r.windowSeconds;
+        const changed = { ...a.account, standard: r.standard, windowSeconds: r.windowSeconds ?? a.account.windowSeconds };
+        await this.store?.putSubAccount({ ...changed, since: a.since });
+        a.account.standard = changed.standard;
+        a.account.windowSeconds = changed.windowSeconds;
         return { v: SCHEMA_VERSION, info: this.info(r.id) };
       }, opts),
       serve(nc, s.stats, CenterStatsRequest, CenterStatsSchema, 'CenterStats', () => ({ v: SCHEMA_VERSION, centerId: this.centerId, ...this.stats }), opts),

@@ -23,9 +23,16 @@ export class HashrateEstimator {
   totalDifficulty = 0;
   totalShares = 0;
 
-  constructor(private readonly since = Date.now()) {}
+  constructor(private since = Date.now()) {}
+
+  /** Moves the start of the history back to `at` (a restart restores it from the stored shares). */
+  restoreSince(at: number): void {
+    this.since = Math.min(this.since, at);
+  }
 
   record(difficulty: number, at = Date.now()): void {
+    // A replayed share is older than this estimator: the history reaches back at least to it.
+    if (at < this.since) this.since = at;
     this.shares.push({ at, difficulty });
     this.totalDifficulty += difficulty;
     this.totalShares++;

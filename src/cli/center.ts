@@ -9,6 +9,8 @@ import { redactUrl } from '../bus/auth.js';
 import { BuiltinChain } from '../center/chain.js';
 import { DistributionCenter } from '../center/center.js';
 import { loadSubAccount, type SubAccountConfig } from '../center/subaccounts.js';
+import type { BusErrorSink } from '../bus/rpc.js';
+import { centerMetrics, createRegistry, serveMetrics } from '../metrics/metrics.js';
 import { StratumServer } from '../stratum/server.js';
 import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
@@ -17,8 +19,9 @@ export const CENTER_HELP = `Usage: hashgrid center --nats <url> [options]
 
 Runs a distribution center: sub-accounts with hashrate standards, jobs from a
 built-in chain, share validation, delivered-hashrate reports. Miners connect
-over Stratum V1; schedulers and nodes over NATS. Accepted shares are stored in
-JetStream and replayed on restart.
+over Stratum V1; schedulers and nodes over NATS. Accepted shares (several to a
+JetStream message) and sub-accounts added or changed over the bus are stored
+in JetStream and restored on restart, hashrate windows included.
 
   --nats <url>             NATS server URL(s) (required)
   --user <name>            NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
@@ -30,6 +33,8 @@ JetStream and replayed on restart.
   --stratum-port <port>    default 3333 (0 = a free port)
   --network-difficulty <d> the built-in chain's difficulty (default 0.05)
   --initial-difficulty <d> share difficulty of a new connection before vardiff (default 2^-12)
+  --metrics-port <port>    Prometheus /metrics on 127.0.0.1 (default: a free port; 0 = any)
+  --max-connections <n>    Stratum connections at once; more are refused with a message (default 10000)
 `;
 
 /** Three demo sub-accounts with fresh passwords and standards a laptop can meet. */
@@ -57,6 +62,10 @@ export async function startCenter(options: {
   stratumPort?: number;
   networkDifficulty?: number;
   initialDifficulty?: number;
+  /** Stratum connections at once (default 10,000). */
+  maxConnections?: number;
+  /** Counts bad bus messages (a Prometheus counter). */
+  onError?: BusErrorSink;
   log?: (line: string) => void;
 }): Promise<CenterStack> {
   const chain = new BuiltinChain({ difficulty: options.networkDifficulty ?? 0.05 });
@@ -67,8 +76,14 @@ export async function startCenter(options: {
     ...(options.centerId ? { centerId: options.centerId } : {}),
     ...(options.initialDifficulty ? { initialDifficulty: options.initialDifficulty } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-  const stratum = new StratumServer(center, { host: options.stratumHost ?? '127.0.0.1', port: options.stratumPort ?? 3333, allocateExtranonce1: center.allocateExtranonce1 });
+  const stratum = new StratumServer(center, {
+    host: options.stratumHost ?? '127.0.0.1',
+    port: options.stratumPort ?? 3333,
+    allocateExtranonce1: center.allocateExtranonce1,
+    ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+  });
   const { host, port } = await stratum.listen();
   return {
     center,
@@ -93,6 +108,8 @@ export async function centerCommand(argv: string[]): Promise<number> {
     'stratum-port': { type: 'string' },
     'network-difficulty': { type: 'string' },
     'initial-difficulty': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'max-connections': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -114,11 +131,24 @@ export async function centerCommand(argv: string[]): Promise<number> {
   if (initialDifficulty !== undefined && !(initialDifficulty > 0)) {
     throw new UsageError('--initial-difficulty', `expected a number > 0, got "${values['initial-difficulty']}"`);
   }
+  const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
+  const maxConnections = values['max-connections'] === undefined ? undefined : parseIntegerFlag('--max-connections', values['max-connections'], 1, 1_000_000);
   const nc = await connectFromFlags(values, 'hashgrid-center');
   const log = (line: string) => process.stderr.write(`[center] ${line}\n`);
-  const stack = await startCenter({
+  const registry = createRegistry('center');
+  let stack: CenterStack | undefined;
+  const metrics = centerMetrics(registry, () => ({
+    accepted: stack?.center.stats.accepted ?? 0,
+    rejected: stack?.center.stats.rejected ?? {},
+    blocks: stack?.center.stats.blocks ?? 0,
+    stratumConnections: stack?.stratum.sessions().length ?? 0,
+  }));
+  const served = await serveMetrics(registry, metricsPort);
+  stack = await startCenter({
     nc,
     subAccounts,
+    onError: metrics.busErrors,
+    ...(maxConnections ? { maxConnections } : {}),
     ...(values['center-id'] ? { centerId: values['center-id'] } : {}),
     ...(values['stratum-host'] ? { stratumHost: values['stratum-host'] } : {}),
     stratumPort: port,
@@ -128,11 +158,13 @@ export async function centerCommand(argv: string[]): Promise<number> {
   });
   process.stdout.write(`center    ${stack.center.centerId} on ${values.nats.split(',').map(redactUrl).join(', ')}\n`);
   process.stdout.write(`stratum   ${stack.stratumUrl}\n`);
+  process.stdout.write(`metrics   ${served.url}\n`);
   for (const a of configured) {
     process.stdout.write(`account   ${a.id}: standard ${a.standard} H/s over ${a.windowSeconds ?? 600} s${values.demo ? `, password ${a.password}` : ''}\n`);
   }
   await untilStopped();
   await stack.stop();
+  served.server.close();
   await nc.drain();
   return 0;
 }

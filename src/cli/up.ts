@@ -125,7 +125,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
     const pool = new NodePool(serviceConn, { onError: metrics.busErrors, onChange: (n, e) => log(`pool: ${n.nodeId} ${e}`) });
     cleanups.push(() => pool.stop());
     const subAccounts = demoSubAccounts();
-    const center = await startCenter({ nc: serviceConn, subAccounts, stratumPort: 0, initialDifficulty: 2 ** -16, log: (l) => log(`center: ${l}`) });
+    const center = await startCenter({ nc: serviceConn, subAccounts, stratumPort: 0, initialDifficulty: 2 ** -16, onError: metrics.busErrors, log: (l) => log(`center: ${l}`) });
     cleanups.push(() => center.stop());
     const scheduler = await Scheduler.start({
       nc: serviceConn,

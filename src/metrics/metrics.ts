@@ -57,6 +57,30 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
   return { server, url: `http://${host}:${address.port}/metrics` };
 }
 
+/** What a distribution center exposes, read when /metrics is scraped. */
+export interface CenterReadings {
+  accepted: number;
+  rejected: Record<string, number>;
+  blocks: number;
+  stratumConnections: number;
+}
+
+export function centerMetrics(registry: Registry, read: () => CenterReadings) {
+  new Gauge({ name: 'hashgrid_center_shares_accepted', help: 'Accepted shares since the center started (replayed ones included)', registers: [registry], collect() { this.set(read().accepted); } });
+  new Gauge({
+    name: 'hashgrid_center_shares_rejected',
+    help: 'Rejected shares since the center started, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const [reason, n] of Object.entries(read().rejected)) this.set({ reason }, n);
+    },
+  });
+  new Gauge({ name: 'hashgrid_center_blocks', help: 'Shares that were also block candidates', registers: [registry], collect() { this.set(read().blocks); } });
+  new Gauge({ name: 'hashgrid_center_stratum_connections', help: 'Open Stratum connections', registers: [registry], collect() { this.set(read().stratumConnections); } });
+  return { busErrors: busErrorCounter(registry) };
+}
+
 export function schedulerMetrics(registry: Registry) {
   return {
     decisions: new Counter({ name: 'hashgrid_scheduler_events_total', help: 'Scheduler decisions and transitions, by kind', labelNames: ['kind'], registers: [registry] }),

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { ErrorCode, HashgridError } from '../core/errors.js';
 import { parseNotify, type StratumJob } from './job.js';
-import { LineSplitter, parseLine, StratumError, type StratumCode, type StratumResponse } from './protocol.js';
+import { LineSplitter, parseLine, StratumCode, StratumError, type StratumResponse } from './protocol.js';
 
 export interface StratumClientOptions {
   host: string;
@@ -20,6 +20,8 @@ interface Events {
   notify: [StratumJob];
   difficulty: [number];
   reconnect: [{ host?: string; port?: number }];
+  /** The pool broke the protocol badly enough that the connection was dropped (an over-long line). */
+  protocolError: [StratumError];
   close: [];
 }
 
@@ -29,6 +31,8 @@ export class StratumClient extends EventEmitter<Events> {
   versionMask = 0;
   difficulty = 1;
   job: StratumJob | undefined;
+  /** Why the client dropped the connection itself, if it did. */
+  closedBy: StratumError | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
 
@@ -41,12 +45,24 @@ export class StratumClient extends EventEmitter<Events> {
     socket.setEncoding('utf8');
     socket.setNoDelay(true);
     socket.on('data', (chunk: string) => {
-      for (const line of splitter.push(chunk)) this.onLine(line);
+      let lines: string[];
+      try {
+        lines = splitter.push(chunk);
+      } catch (e) {
+        // A throw here would be an uncaught exception in a socket callback and take the whole
+        // process (the scheduler with it) down: a hostile pool only gets its connection closed.
+        this.closedBy = e instanceof StratumError ? e : new StratumError(StratumCode.OTHER, String(e));
+        socket.destroy();
+        this.emit('protocolError', this.closedBy);
+        return;
+      }
+      for (const line of lines) this.onLine(line);
     });
     socket.on('close', () => {
+      const why = this.closedBy ? `connection closed: ${this.closedBy.message}` : 'connection closed';
       for (const p of this.pending.values()) {
         clearTimeout(p.timer);
-        p.reject(new HashgridError(ErrorCode.STRATUM, 'connection closed'));
+        p.reject(new HashgridError(ErrorCode.STRATUM, why));
       }
       this.pending.clear();
       this.emit('close');
@@ -99,6 +115,7 @@ export class StratumClient extends EventEmitter<Events> {
 
   call(method: string, params: unknown[]): Promise<unknown> {
     const id = this.nextId++;
+    if (this.socket.destroyed) return Promise.reject(new HashgridError(ErrorCode.STRATUM, `${method}: connection closed${this.closedBy ? `: ${this.closedBy.message}` : ''}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -88,6 +88,11 @@ export class LineSplitter {
   private buffer = '';
   constructor(private readonly maxBytes = MAX_LINE_BYTES) {}
 
+  /** Bytes of a line begun but not yet ended by '\n'. */
+  get partial(): number {
+    return this.buffer.length;
+  }
+
   /** Returns complete lines; throws StratumError when a line grows past the limit. */
   push(chunk: string): string[] {
     this.buffer += chunk;

@@ -62,6 +62,13 @@ export interface StratumServerOptions {
   handshakeTimeoutMs?: number;
   /** Close a connection silent for this long (default 10 min). */
   idleTimeoutMs?: number;
+  /**
+   * Close a connection that leaves a line unfinished this long (default 30 s): the idle timer
+   * restarts on every byte, so without this a peer trickling one byte at a time stays forever.
+   */
+  lineTimeoutMs?: number;
+  /** Refuse connections beyond this many at once (default 10,000); the refused peer is told why. */
+  maxConnections?: number;
   /** Close a connection after this many malformed requests (default 20). */
   maxErrors?: number;
   maxLineBytes?: number;
@@ -73,6 +80,8 @@ export class StratumServer {
   private readonly server: Server;
   private readonly live = new Map<number, StratumSession>();
   private nextId = 1;
+  /** Connections turned away because the server was full. */
+  refused = 0;
   private extranonceCounter = Math.floor(Math.random() * 0xffff) << 16;
 
   constructor(
@@ -105,6 +114,13 @@ export class StratumServer {
   private accept(socket: Socket): void {
     socket.setEncoding('utf8');
     socket.setNoDelay(true);
+    const cap = this.options.maxConnections ?? 10_000;
+    if (this.live.size >= cap) {
+      socket.on('error', () => socket.destroy());
+      socket.end(`${JSON.stringify({ id: null, method: 'client.show_message', params: [`closing: server full (${cap} connections)`] })}\n`);
+      this.refused++;
+      return;
+    }
     const id = this.nextId++;
     const splitter = new LineSplitter(this.options.maxLineBytes ?? MAX_LINE_BYTES);
     let errors = 0;
@@ -133,8 +149,10 @@ export class StratumServer {
     this.live.set(id, session);
     const handshake = setTimeout(() => !session.subscribed && session.close('no mining.subscribe in time'), this.options.handshakeTimeoutMs ?? 10_000);
     socket.setTimeout(this.options.idleTimeoutMs ?? 600_000, () => session.close('idle'));
+    let lineDeadline: NodeJS.Timeout | undefined;
     socket.on('close', () => {
       clearTimeout(handshake);
+      clearTimeout(lineDeadline);
       this.live.delete(id);
       this.handler.onClose?.(session);
     });
@@ -156,6 +174,19 @@ export class StratumServer {
         fail(null, e);
         socket.destroy();
         return;
+      }
+      // A line, once begun, must end within lineTimeoutMs (slow-loris): the clock restarts with
+      // each complete request, and runs while a line is unfinished.
+      if (lines.length > 0 || splitter.partial === 0) {
+        clearTimeout(lineDeadline);
+        lineDeadline = undefined;
+      }
+      if (splitter.partial > 0) {
+        lineDeadline ??= setTimeout(() => {
+          session.close('line not completed in time');
+          // A peer that reads nothing would keep a graceful close pending forever.
+          setTimeout(() => socket.destroy(), 1000).unref();
+        }, this.options.lineTimeoutMs ?? 30_000);
       }
       for (const line of lines) {
         let msg;

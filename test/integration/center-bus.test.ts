@@ -5,14 +5,13 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToBigInt, sha256d } from '../../src/core/sha256d.js';
-import { parseTargetHex } from '../../src/core/target.js';
 import { connectBus } from '../../src/bus/connect.js';
 import { decode } from '../../src/bus/codec.js';
 import { request } from '../../src/bus/rpc.js';
 import {
   Authenticate,
   Authenticated,
+  JobChanged,
   SCHEMA_VERSION,
   StandardChanged,
   StandardQuery,
@@ -29,7 +28,7 @@ import {
 import { subjects } from '../../src/bus/subjects.js';
 import { BuiltinChain } from '../../src/center/chain.js';
 import { DistributionCenter } from '../../src/center/center.js';
-import { buildHeader, hex32 } from '../../src/stratum/job.js';
+import { deliverShares } from '../helpers/center.js';
 import { startServer, stopAll, waitFor } from '../helpers/nats.js';
 
 const s = subjects.center('test');
@@ -75,23 +74,9 @@ describe('the center on the bus', () => {
   });
 
   it('gives a task after authentication, accepts its results, and reports the accumulated capability', async () => {
-    const { token } = await authenticate('alice', 'alice-secret');
-    const task = await request(nc, s.task, TaskRequest, { v: SCHEMA_VERSION, token }, Task, 'TaskRequest');
+    const { task, acks } = await deliverShares(nc, 'test', 'alice', 'alice-secret', 5);
     expect(task.subAccount).toBe('alice');
-    const target = parseTargetHex(task.shareTarget);
-    let accepted = 0;
-    for (let en2 = 0; accepted < 5; en2++) {
-      const e2 = hex32(en2);
-      for (let n = 0; ; n++) {
-        const header = buildHeader(task, { extranonce1: task.extranonce1, extranonce2: e2, ntime: task.ntime, nonce: hex32(n) });
-        if (hashToBigInt(sha256d(header)) <= target) {
-          const ack = await request(nc, s.result, TaskResult, { v: SCHEMA_VERSION, token, jobId: task.jobId, extranonce2: e2, ntime: task.ntime, nonce: hex32(n) }, TaskResultAck, 'TaskResult');
-          expect(ack.accepted).toBe(true);
-          accepted++;
-          break;
-        }
-      }
-    }
+    expect(acks.every((a) => a.accepted)).toBe(true);
     const { info } = await request(nc, s.standard, StandardQuery, { v: SCHEMA_VERSION, subAccount: 'alice' }, SubAccountReply, 'StandardQuery');
     expect(info.acceptedShares).toBe(5);
     expect(info.accumulatedHashes).toBe(5 * 2 ** -20 * 2 ** 32);
@@ -99,6 +84,24 @@ describe('the center on the bus', () => {
     // A standard of 1 H/s is met: the decision is published as an event.
     await waitFor(() => events.length > 0, 5000, 'a StandardChanged event');
     expect(events[0]).toMatchObject({ centerId: 'test', subAccount: 'alice', upToStandard: true });
+  });
+
+  it('announces a new block to bus clients, whose older tasks are then stale', async () => {
+    const { task, token } = await deliverShares(nc, 'test', 'alice', 'alice-secret', 1);
+    const announced = new Promise<unknown>((resolve) => {
+      const sub = nc.subscribe(s.jobChanged, {
+        callback: (_, m) => {
+          sub.unsubscribe();
+          resolve(decode(JobChanged, m.data, 'JobChanged'));
+        },
+      });
+    });
+    await nc.flush();
+    const height = chain.height;
+    chain.submitBlock(new Uint8Array(80));
+    expect(await announced).toMatchObject({ centerId: 'test', height: height + 2, clean: true });
+    const stale = { v: SCHEMA_VERSION, token, jobId: task.jobId, extranonce2: 'ffffffff', ntime: task.ntime, nonce: '00000000' };
+    await expect(request(nc, s.result, TaskResult, stale, TaskResultAck, 'TaskResult')).rejects.toMatchObject({ code: 'STRATUM', message: /stale/ });
   });
 
   it('adds sub-accounts and changes standards at run time; refuses bad requests without changing anything', async () => {

@@ -1,6 +1,7 @@
 /**
  * A hostile Stratum peer: random and malformed lines, an over-long line, a
- * flood of garbage, a slow-loris that never finishes a line. The server
+ * flood of garbage, slow-loris peers that never finish a line (before or
+ * after subscribing), more connections than the cap. The server
  * answers errors, closes the abusive connections, and an honest miner on the
  * same server keeps getting its shares accepted throughout.
  */
@@ -38,9 +39,9 @@ describe('Stratum server under abuse', () => {
     }
   }
 
-  const raw = () =>
+  const raw = (to = port) =>
     new Promise<{ socket: Socket; received: () => string; closed: Promise<void> }>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => resolve({ socket, received: () => data, closed }));
+      const socket = connect(to, '127.0.0.1', () => resolve({ socket, received: () => data, closed }));
       let data = '';
       socket.setEncoding('utf8');
       socket.on('data', (d) => (data += d));
@@ -51,7 +52,7 @@ describe('Stratum server under abuse', () => {
   beforeAll(async () => {
     chain = new BuiltinChain({ difficulty: 1, refreshMs: 0 });
     center = await DistributionCenter.start({ source: chain, initialDifficulty: DIFFICULTY, subAccounts: [{ id: 'alice', password: 'alice-secret', standard: 1 }] });
-    server = new StratumServer(center, { allocateExtranonce1: center.allocateExtranonce1, handshakeTimeoutMs: 1000, maxErrors: 10 });
+    server = new StratumServer(center, { allocateExtranonce1: center.allocateExtranonce1, handshakeTimeoutMs: 1000, lineTimeoutMs: 2500, maxErrors: 10 });
     ({ port } = await server.listen());
     honest = await StratumClient.connect({ host: '127.0.0.1', port });
     await honest.subscribe();
@@ -111,6 +112,60 @@ describe('Stratum server under abuse', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(peer.received()).toMatch(/no mining.subscribe in time/);
     expect(await honestShare()).toBe(true);
+  });
+
+  it('closes a slow-loris that subscribed and then trickles a line that never ends', async () => {
+    const peer = await raw();
+    peer.socket.write('{"id":1,"method":"mining.subscribe","params":[]}\n');
+    await waitFor(() => peer.received().includes('"result":[['), 5000, 'the subscription');
+    // One byte every 100 ms: the idle timer (10 min) never fires, only the line deadline can.
+    const trickle = setInterval(() => peer.socket.write('x'), 100);
+    try {
+      const t0 = Date.now();
+      await peer.closed;
+      expect(Date.now() - t0).toBeLessThan(6000);
+      expect(peer.received()).toMatch(/line not completed in time/);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(await honestShare()).toBe(true);
+  });
+
+  it('keeps a connection whose lines arrive in pieces but end in time', async () => {
+    const peer = await raw();
+    for (const piece of ['{"id":1,"method":"mining.sub', 'scribe","params":[]}\n{"id":2,', '"method":"mining.suggest_difficulty",', '"params":[1]}\n']) {
+      peer.socket.write(piece);
+      await new Promise((r) => setTimeout(r, 800));
+    }
+    await waitFor(() => peer.received().includes('"id":2,"result":true'), 5000, 'both replies');
+    expect(peer.socket.destroyed).toBe(false);
+    peer.socket.destroy();
+  });
+
+  it('refuses connections over the cap with a clear message, and takes new ones once below it', async () => {
+    const capped = new StratumServer(center, { allocateExtranonce1: center.allocateExtranonce1, maxConnections: 2 });
+    const { port: cappedPort } = await capped.listen();
+    try {
+      const first = await raw(cappedPort);
+      const second = await raw(cappedPort);
+      await waitFor(() => capped.sessions().length === 2, 5000, 'two sessions');
+      const third = await raw(cappedPort);
+      await third.closed;
+      expect(third.received()).toMatch(/closing: server full \(2 connections\)/);
+      expect(capped.refused).toBe(1);
+      // The two admitted connections still work.
+      first.socket.write('{"id":1,"method":"mining.subscribe","params":[]}\n');
+      await waitFor(() => first.received().includes('"result":[['), 5000, 'a subscription under the cap');
+      second.socket.destroy();
+      await waitFor(() => capped.sessions().length === 1, 5000, 'one session left');
+      const fourth = await raw(cappedPort);
+      fourth.socket.write('{"id":1,"method":"mining.subscribe","params":[]}\n');
+      await waitFor(() => fourth.received().includes('"result":[['), 5000, 'a subscription after a slot freed');
+      first.socket.destroy();
+      fourth.socket.destroy();
+    } finally {
+      await capped.close();
+    }
   });
 
   it('keeps serving many connections at once', async () => {

@@ -49,6 +49,18 @@ describe('delivered hashrate', () => {
     expect(est.estimate(600, 80_000)).toMatchObject({ shares: 2, seconds: 80, hashrate: (2 * 2 ** 32) / 80 });
     expect(est.totalHashes).toBe(2 * 2 ** 32);
   });
+
+  it('counts shares older than itself (a replay after restart) in every window', () => {
+    // Restarted at 1,000 s; the shares were accepted at 950–990 s, before the restart.
+    const est = new HashrateEstimator(1_000_000);
+    for (let t = 950; t < 1000; t += 10) est.record(1, t * 1000);
+    const e = est.estimate(60, 1_001_000);
+    expect(e).toMatchObject({ shares: 5, seconds: 51, hashrate: (5 * 2 ** 32) / 51 });
+    expect(est.all(1_001_000)['24h'].shares).toBe(5);
+    // The history can also be set back explicitly (to the center's first start).
+    est.restoreSince(900_000);
+    expect(est.estimate(600, 1_001_000).seconds).toBe(101);
+  });
 });
 
 describe('up to standard', () => {
