@@ -182,7 +182,7 @@ export class CenterStore {
 }
 
 /** The shares in one stored message: a batch, or a single record from a stream written before batching. */
-function storedShares(data: Uint8Array): ShareRecord[] {
+export function storedShares(data: Uint8Array): ShareRecord[] {
   if (new TextDecoder().decode(data.subarray(0, 200)).includes('"shares"')) {
     return decode(AcceptedShareBatch, data, 'AcceptedShareBatch', PPOV_MAX_PAYLOAD_BYTES).shares;
   }

@@ -35,6 +35,7 @@ import {
   StandardChanged,
 } from '../bus/schemas.js';
 import { streams, subjects } from '../bus/subjects.js';
+import { storedShares } from '../center/store.js';
 import { decodeTxs } from './encode.js';
 import type { BlockGroup } from './types.js';
 
@@ -277,7 +278,7 @@ export class LedgerRecorder {
     void (async () => {
       for await (const m of messages) {
         try {
-          this.buffered.push({ seq: m.seq, shares: [decode(AcceptedShare, m.data, 'AcceptedShare')] });
+          this.buffered.push({ seq: m.seq, shares: storedShares(m.data) });
         } catch (e) {
           this.log(`stream ${m.seq}: ${(e as Error).message}`);
         }
