@@ -54,6 +54,35 @@ describe('hashgrid scan --backend gpu', () => {
   });
 });
 
+describe('--gpu on node and up', () => {
+  // Nothing listens on port 1: a flag that gets past validation would fail to connect (exit 1), not exit 2.
+  const cases: [string, string[], RegExp][] = [
+    ['node, an adapter that does not exist', ['node', '--nats', 'nats://127.0.0.1:1', '--gpu', 'no-such-adapter'], /^hashgrid node: --gpu: no adapter matches "no-such-adapter"; adapters: 0 /],
+    ['node, an index past the list', ['node', '--nats', 'nats://127.0.0.1:1', '--gpu', '99'], /^hashgrid node: --gpu: no adapter matches "99"/],
+    ['node, an empty value', ['node', '--nats', 'nats://127.0.0.1:1', '--gpu', ''], /^hashgrid node: --gpu: expected an adapter index or name/],
+    ['node, with another backend', ['node', '--nats', 'nats://127.0.0.1:1', '--backend', 'wasm', '--gpu', '0'], /^hashgrid node: --gpu: picks the adapter of --backend gpu, but --backend is wasm/],
+    ['up, an adapter that does not exist', ['up', '--gpu', 'no-such-adapter'], /^hashgrid up: --gpu: no adapter matches "no-such-adapter"/],
+  ];
+  it.each(cases)('refuses %s with exit code 2 and one line', (_, args, message) => {
+    const r = hashgrid(args);
+    expect(r.code, r.stderr).toBe(2);
+    // Dawn itself prints warnings about its limits on stderr when it opens an adapter: not ours.
+    const lines = r.stderr.trim().split('\n').filter((l) => !/^Warning: .* artificially reduced/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('node takes a valid --gpu and goes on to connect', () => {
+    const r = hashgrid(['node', '--nats', 'nats://127.0.0.1:1', '--gpu', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/--gpu/);
+  });
+
+  it('documents --gpu in the help of node and up', () => {
+    for (const command of ['node', 'up']) expect(hashgrid([command, '--help']).stdout).toMatch(/^ +--gpu <index\|name> +GPU adapter for gpu/m);
+  });
+});
+
 describe('hashgrid gpus', () => {
   it('lists adapters with vendor, architecture and description', () => {
     const r = hashgrid(['gpus', '--json']);
