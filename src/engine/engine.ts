@@ -298,6 +298,7 @@ export class HashEngine {
         .then(
           (result) => {
             work.outstanding--;
+            this.addNewLanes();
             if (work.epoch === this.epoch) this.absorb(work, issued, result, lane);
           },
           (e: Error) => {
@@ -306,6 +307,19 @@ export class HashEngine {
           },
         );
       await Promise.race([running, wakeup]);
+    }
+  }
+
+  /** Lanes the engine keeps busy. */
+  get lanes(): number {
+    return this.pumps.length;
+  }
+
+  /** A backend can gain lanes as it runs (a GPU that fell back to wasm threads): each new one gets a pump. */
+  private addNewLanes(): void {
+    while (!this.closed && this.pumps.length < this.backend.lanes) {
+      this.laneRates.push(0);
+      this.pumps.push(this.pump(this.pumps.length));
     }
   }
 
