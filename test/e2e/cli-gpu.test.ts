@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/engine/paths.js';
@@ -81,6 +81,33 @@ describe('--gpu on node and up', () => {
   it('documents --gpu in the help of node and up', () => {
     for (const command of ['node', 'up']) expect(hashgrid([command, '--help']).stdout).toMatch(/^ +--gpu <index\|name> +GPU adapter for gpu/m);
   });
+});
+
+describe('npm run bench:gpu', () => {
+  it('prints the table and writes gpu-<host>.json with every adapter row and the wasm ratio', () => {
+    const out = mkdtempSync(join(tmpdir(), 'hashgrid-bench-gpu-'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PACKAGE_ROOT, 'bench', 'gpu.ts'), '--seconds', '1', '--sizes', '65536', '--out', out], {
+      encoding: 'utf8',
+      timeout: 180_000,
+      cwd: PACKAGE_ROOT,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const file = join(out, `gpu-${hostname()}.json`);
+    expect(r.stdout).toContain(`wrote ${file}`);
+    const result = JSON.parse(readFileSync(file, 'utf8'));
+    expect(result).toMatchObject({ kind: 'gpu', host: hostname(), cores: expect.any(Number), wasm: { hashesPerSecond: expect.any(Number) } });
+    expect(result.wasm.hashesPerSecond).toBeGreaterThan(0);
+    // Per adapter: tuned and paced, tuned and polling, and the one fixed size asked for.
+    expect(result.gpus.length % 3).toBe(0);
+    expect(result.gpus.length).toBeGreaterThan(0);
+    expect(result.gpus.slice(0, 3).map((g: { tuned: boolean; paced: boolean }) => [g.tuned, g.paced])).toEqual([[true, true], [true, false], [false, true]]);
+    expect(result.gpus[2].dispatchSize).toBe(65536);
+    for (const g of result.gpus) {
+      expect(g.hashesPerSecond).toBeGreaterThan(0);
+      expect(g.ratioToWasm).toBeCloseTo(g.hashesPerSecond / result.wasm.hashesPerSecond, 9);
+      expect(r.stdout).toContain(`gpu[${g.adapter.index}] ${g.adapter.name}, `);
+    }
+  }, 200_000);
 });
 
 describe('hashgrid gpus', () => {
