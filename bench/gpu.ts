@@ -7,7 +7,7 @@
  *
  *   npm run bench:gpu -- [--seconds 2] [--sizes 262144,1048576,4194304] [--out <dir>]
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseFlags, parseIntegerFlag } from '../src/cli/args.js';
 import { benchEnvironment, writeBenchResult } from '../src/cli/bench-report.js';
 import { formatRate } from '../src/cli/output.js';
@@ -34,6 +34,8 @@ interface GpuRow {
 }
 
 const cores = availableParallelism();
+// The 1-minute load average before and after: other processes on the cores make a software adapter's figures move.
+const loadBefore = loadavg()[0]!;
 console.error(`measuring wasm SIMD engine, ${cores} threads ...`);
 const wasm = await measureRate('wasm', seconds, cores);
 const gpus: GpuRow[] = [];
@@ -59,7 +61,7 @@ for (const adapter of await listAdapters()) {
   await closeAllGpus();
 }
 
-const result = { kind: 'gpu', ...benchEnvironment(), seconds, wasm: { threads: cores, hashesPerSecond: wasm }, gpus };
+const result = { kind: 'gpu', ...benchEnvironment(), seconds, loadAverage: { before: loadBefore, after: loadavg()[0]! }, wasm: { threads: cores, hashesPerSecond: wasm }, gpus };
 const file = writeBenchResult('gpu', result, ...(values.out ? [values.out] : []));
 
 const rows = [
@@ -72,4 +74,4 @@ const rows = [
 const w = Math.max(...rows.map((r) => r.path.length));
 console.log(`${'path'.padEnd(w)}  ${'rate'.padStart(11)}  × wasm`);
 for (const r of rows) console.log(`${r.path.padEnd(w)}  ${formatRate(r.rate).padStart(11)}  ${(r.rate / wasm).toFixed(2).padStart(6)}`);
-console.log(`\nwrote ${file}`);
+console.log(`\nload average ${result.loadAverage.before.toFixed(2)} → ${result.loadAverage.after.toFixed(2)} on ${cores} cores; wrote ${file}`);

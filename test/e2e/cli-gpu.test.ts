@@ -94,8 +94,9 @@ describe('npm run bench:gpu', () => {
     expect(r.status, r.stderr).toBe(0);
     const file = join(out, `gpu-${hostname()}.json`);
     expect(r.stdout).toContain(`wrote ${file}`);
+    expect(r.stdout).toMatch(/^load average [\d.]+ → [\d.]+ on \d+ cores; /m);
     const result = JSON.parse(readFileSync(file, 'utf8'));
-    expect(result).toMatchObject({ kind: 'gpu', host: hostname(), cores: expect.any(Number), wasm: { hashesPerSecond: expect.any(Number) } });
+    expect(result).toMatchObject({ kind: 'gpu', host: hostname(), cores: expect.any(Number), wasm: { hashesPerSecond: expect.any(Number) }, loadAverage: { before: expect.any(Number), after: expect.any(Number) } });
     expect(result.wasm.hashesPerSecond).toBeGreaterThan(0);
     // Per adapter: tuned and paced, tuned and polling, and the one fixed size asked for.
     expect(result.gpus.length % 3).toBe(0);
