@@ -1,7 +1,8 @@
 /**
  * Hashing nodes as an operator runs them on a GPU server, on a real
  * nats-server: a node on a chosen WebGPU adapter (lavapipe in CI) registers
- * that adapter in its hardware profile, and a node whose hit buffer
+ * that adapter in its hardware profile and logs a lost device in its own
+ * log as it carries on on wasm; and a node whose hit buffer
  * overflows says so in its log and its metrics instead of losing shares
  * silently.
  */
@@ -13,7 +14,7 @@ import { ensureSharesStream } from '../../src/bus/jetstream.js';
 import { request } from '../../src/bus/rpc.js';
 import { NodeDescribe, NodeRegister, SCHEMA_VERSION, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
-import { closeAllGpus, listAdapters, type AdapterSummary } from '../../src/engine/gpu/webgpu.js';
+import { closeAllGpus, listAdapters, openGpu, type AdapterSummary } from '../../src/engine/gpu/webgpu.js';
 import { createRegistry, nodeMetrics } from '../../src/metrics/metrics.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { startServer, stopAll, waitFor } from '../helpers/nats.js';
@@ -21,6 +22,7 @@ import { bitcoinHeaders } from '../helpers/vectors.js';
 
 let nc: NatsConnection;
 const agents: NodeAgent[] = [];
+let gpuNode: { agent: NodeAgent; lines: string[]; selector: string } | undefined;
 
 beforeAll(async () => {
   const server = await startServer();
@@ -49,9 +51,22 @@ describe('a gpu node', () => {
     expect(registration.profile.gpus).toEqual([{ vendor: chosen.vendor, architecture: chosen.architecture, description: chosen.description }]);
     expect(registration.backends).toEqual([{ backend: 'gpu', lanes: 2, hashrate: agent.calibratedRate }]);
     expect(agent.calibratedRate).toBeGreaterThan(0);
-    // The node's logger is the engine's: calibration shows up there.
-    expect(lines.join('\n')).toMatch(/calibrated gpu: /);
+    gpuNode = { agent, lines, selector: chosen.name };
   }, 120_000);
+
+  it('logs a lost device in the node log and goes on mining on wasm', async () => {
+    const { agent, lines, selector } = gpuNode!;
+    const work = { v: SCHEMA_VERSION, jobId: 'deep', owner: 'alice', header: bitcoinHeaders()[1]!.header, nonceStart: 0, nonceCount: 2 ** 32, shareTarget: targetToHex(MAX_TARGET >> 20n) };
+    await request(nc, subjects.nodeWork('gpu-1'), WorkAssignment, work, WorkAccepted, 'work');
+    // The node's engine shares the process's device for this adapter: destroying it is a real loss.
+    (await openGpu(selector)).device.destroy();
+    await waitFor(() => agent.engineBackend === 'wasm', 20_000, 'the node on wasm');
+    expect(lines.join('\n')).toMatch(/DEVICE_LOST: GPU device lost .*; continuing on wasm/);
+    // About one share per 2^20 hashes: shares keep coming from the wasm threads.
+    const found = agent.sharesFound;
+    await waitFor(() => agent.sharesFound > found, 30_000, 'a share found on wasm');
+    expect(agent.state).toBe('mining');
+  }, 60_000);
 
   it('a wasm node reports no GPU', async () => {
     const agent = await NodeAgent.start({ nc, nodeId: 'cpu-1', threads: 1, calibrateMs: 0 });
