@@ -8,9 +8,9 @@ struct Job {
 }
 
 struct Hits {
-  // Every nonce that met the target; only the first 1024 are stored.
+  // Every nonce that met the target; only as many as the buffer holds are stored.
   found: atomic<u32>,
-  nonces: array<u32, 1024>,
+  nonces: array<u32>,
 }
 
 @group(0) @binding(0) var<uniform> job: Job;
@@ -341,7 +341,7 @@ fn meetsTarget(nonce: u32) -> bool {
 
 fn record(nonce: u32) {
   let slot = atomicAdd(&hits.found, 1u);
-  if (slot < 1024u) { hits.nonces[slot] = nonce; }
+  if (slot < arrayLength(&hits.nonces)) { hits.nonces[slot] = nonce; }
 }
 
 @compute @workgroup_size(64)

@@ -37,7 +37,9 @@ after the machine.
   --threads <n>       threads for the all-threads row (default: one per core)
   --out <dir>         where the JSON and SVG go (default bench/results)
   --json              print the JSON instead of the table
-  --compare <a> <b>   print two saved profiles (JSON files) side by side; measures nothing
+  --compare <a> <b>   print two saved profiles (JSON files) side by side; measures nothing:
+                      both machines, then every path with both rates and b/a (GPU rows
+                      line up by kind: "hardware adapter 1" on both, whatever its name)
 `;
 
 export interface BenchRow {
@@ -294,22 +296,58 @@ function readBench(path: string): HashBenchResult {
   }
 }
 
-/** Two profiles side by side: every path of either, with both rates and b/a. */
+/**
+ * What a row measured, as a key that lines up between machines: the path and
+ * thread count, and for a GPU its kind and rank among that kind instead of
+ * its adapter's name (an H100 and an H200 are both "hardware adapter 1").
+ */
+function pathKeys(rows: readonly BenchRow[]): string[] {
+  const seen = { hardware: 0, software: 0 };
+  return rows.map((r) => {
+    if (!r.adapter) return `${r.name} ×${r.threads}`;
+    const kind = r.adapter.software ? 'software' : 'hardware';
+    return `hashgrid gpu engine, ${kind} adapter ${++seen[kind]}`;
+  });
+}
+
+/** The hardware profile of a result by label, GPUs as `gpu 1`, `gpu 2`, ... (older results have no profile: what they do have). */
+function profileFields(r: HashBenchResult): Map<string, string> {
+  const p = r.profile;
+  const gpus = p ? p.gpus.map((g) => `${g.vendor} ${g.architecture} (${g.description})`) : [];
+  return new Map([
+    ['host', r.host],
+    ['cpu', r.cpu.trim()],
+    ['cores', String(r.cores)],
+    ['memory', p ? `${(p.memoryBytes / 2 ** 30).toFixed(1)} GiB` : '—'],
+    ['simd', p ? p.simd.join(' ') || 'none' : '—'],
+    ...(gpus.length ? gpus.map((g, i): [string, string] => [`gpu ${i + 1}`, g]) : [['gpu 1', p ? 'none' : '—'] as [string, string]]),
+    ['node', r.node],
+    ['date', r.date],
+  ]);
+}
+
+/** Two profiles side by side: both machines, then every path of either with both rates and b/a. */
 export function compareBench(a: HashBenchResult, b: HashBenchResult): string {
-  const key = (r: BenchRow) => `${r.name} ×${r.threads}`;
-  const keys = [...new Set([...a.rows.map(key), ...b.rows.map(key)])];
-  const rate = (r: HashBenchResult, k: string) => r.rows.find((x) => key(x) === k)?.hashesPerSecond;
+  const [pa, pb] = [profileFields(a), profileFields(b)];
+  const gpuCount = Math.max(...[pa, pb].map((p) => [...p.keys()].filter((k) => k.startsWith('gpu ')).length));
+  const labels = ['host', 'cpu', 'cores', 'memory', 'simd', ...Array.from({ length: gpuCount }, (_, i) => `gpu ${i + 1}`), 'node', 'date'];
+  const lw = Math.max(...labels.map((l) => l.length));
+  const pw = Math.max(...labels.map((l) => (pa.get(l) ?? '—').length));
+  const profile = [`${''.padEnd(lw)}  ${'a'.padEnd(pw)}  b`, ...labels.map((l) => `${l.padEnd(lw)}  ${(pa.get(l) ?? '—').padEnd(pw)}  ${pb.get(l) ?? '—'}`)];
+
+  const [ka, kb] = [pathKeys(a.rows), pathKeys(b.rows)];
+  const keys = [...new Set([...ka, ...kb])];
+  const rate = (r: HashBenchResult, rk: string[], k: string) => r.rows[rk.indexOf(k)]?.hashesPerSecond;
   const w = Math.max(4, ...keys.map((k) => k.length));
   const col = (r: HashBenchResult) => `${r.host} (${r.cores} cores)`;
   const cw = Math.max(11, col(a).length, col(b).length);
   const show = (v: number | undefined) => (v === undefined ? '—' : formatRate(v)).padStart(cw);
   return [
-    `a: ${a.host}, ${a.cpu.trim()}, ${a.date}`,
-    `b: ${b.host}, ${b.cpu.trim()}, ${b.date}`,
+    ...profile,
     '',
     `${'path'.padEnd(w)}  ${col(a).padStart(cw)}  ${col(b).padStart(cw)}    b/a`,
     ...keys.map((k) => {
-      const [x, y] = [rate(a, k), rate(b, k)];
+      const [x, y] = [rate(a, ka, k), rate(b, kb, k)];
       return `${k.padEnd(w)}  ${show(x)}  ${show(y)}  ${x && y ? (y / x).toFixed(2).padStart(5) : '    —'}`;
     }),
   ].join('\n');

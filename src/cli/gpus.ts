@@ -2,8 +2,9 @@
  * `hashgrid gpus`: the WebGPU adapters on this machine, numbered as `--gpu`
  * and $HASHGRID_GPU take them.
  */
-import { closeAllGpus, GPU_ENV, listAdapters } from '../engine/gpu/webgpu.js';
-import { parseFlags } from './args.js';
+import { closeAllGpus, GPU_ENV, listAdapters, matchAdapter } from '../engine/gpu/webgpu.js';
+import { parseBackendChoice, type BackendChoice } from '../engine/index.js';
+import { forFlag, parseFlags, UsageError } from './args.js';
 
 export const GPUS_HELP = `Usage: hashgrid gpus [--json]
 
@@ -13,6 +14,25 @@ the gpu backend takes the high-performance adapter.
 
   --json     print a JSON array of {index, backend, name, vendor, architecture, description, software}
 `;
+
+/**
+ * `--backend` and `--gpu` together. `--gpu` picks the adapter of the gpu
+ * backend, so it makes gpu the default and goes with no other backend; its
+ * value must name an adapter `hashgrid gpus` lists (an index, or part of a
+ * name, vendor or description), checked here so a typo is a usage error
+ * before anything starts.
+ */
+export async function backendAndGpuFlags(backend: string | undefined, gpu: string | undefined, defaultBackend: BackendChoice): Promise<{ choice: BackendChoice; adapter?: string }> {
+  const choice = forFlag('--backend', () => parseBackendChoice(backend ?? (gpu !== undefined ? 'gpu' : defaultBackend)));
+  if (gpu === undefined) return { choice };
+  if (choice !== 'gpu') throw new UsageError('--gpu', `picks the adapter of --backend gpu, but --backend is ${choice}`);
+  if (gpu.trim() === '') throw new UsageError('--gpu', 'expected an adapter index or name (see `hashgrid gpus`), got ""');
+  const adapters = await listAdapters().catch(() => []);
+  if (!matchAdapter(adapters, gpu)) {
+    throw new UsageError('--gpu', `no adapter matches "${gpu}"; adapters: ${adapters.map((a) => `${a.index} ${a.name}`).join('; ') || 'none'}`);
+  }
+  return { choice, adapter: gpu };
+}
 
 export async function gpusCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });

@@ -8,10 +8,12 @@ import { connectBus } from '../bus/connect.js';
 import { readSecret } from './bus-flags.js';
 import { isValidNodeId } from '../bus/subjects.js';
 import { resolveBackend } from '../engine/calibrate.js';
-import { BACKENDS, parseBackendChoice } from '../engine/index.js';
+import { closeAllGpus } from '../engine/gpu/webgpu.js';
+import { BACKENDS } from '../engine/index.js';
+import { backendAndGpuFlags } from './gpus.js';
 import { createRegistry, nodeMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
-import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
+import { parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { formatRate } from './output.js';
 
 export const NODE_HELP = `Usage: hashgrid node --nats <url> [options]
@@ -23,7 +25,8 @@ Joins a grid: registers with the node pool, takes work, streams shares.
   --user <name>            user name (default: none)
   --password-file <path>   file holding the password (or set HASHGRID_NATS_PASSWORD)
   --nkey-seed-file <path>  file holding an nkey seed, instead of user/password
-  --backend <name>         auto | ${Object.keys(BACKENDS).join(' | ')} (default auto)
+  --backend <name>         auto | ${Object.keys(BACKENDS).join(' | ')} (default auto; gpu with --gpu)
+  --gpu <index|name>       GPU adapter for gpu (see \`hashgrid gpus\`; default $HASHGRID_GPU, else high-performance)
   --threads <n>            worker threads (default: one per core)
   --metrics-port <port>    Prometheus /metrics on 127.0.0.1 (default: a free port; 0 = any)
 `;
@@ -38,6 +41,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     'password-file': { type: 'string' },
     'nkey-seed-file': { type: 'string' },
     backend: { type: 'string' },
+    gpu: { type: 'string' },
     threads: { type: 'string' },
     'metrics-port': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -49,7 +53,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   if (!values.nats) throw new UsageError('--nats', 'required: the NATS server URL, e.g. nats://127.0.0.1:4222');
   const nodeId = values.id ?? defaultNodeId();
   if (!isValidNodeId(nodeId)) throw new UsageError('--id', `expected letters, digits, _ and - (at most 64), got "${nodeId}"`);
-  const choice = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'auto'));
+  const { choice, adapter } = await backendAndGpuFlags(values.backend, values.gpu, 'auto');
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
   const password = values['password-file'] ? readSecret('--password-file', values['password-file']) : process.env.HASHGRID_NATS_PASSWORD;
@@ -68,7 +72,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const metrics = nodeMetrics(registry);
   const served = await serveMetrics(registry, metricsPort);
   log(`connected to ${values.nats.split(',').map(redactUrl).join(', ')}; metrics at ${served.url}`);
-  const agent = await NodeAgent.start({ nc, nodeId, backend, ...(threads ? { threads } : {}), metrics, log });
+  const agent = await NodeAgent.start({ nc, nodeId, backend, ...(threads ? { threads } : {}), ...(adapter !== undefined ? { adapter } : {}), metrics, log });
   const status = setInterval(() => log(`${agent.state} ${formatRate(agent.hashrate)}, ${agent.sharesFound} shares`), 10_000);
   await untilStopped();
   clearInterval(status);
@@ -76,5 +80,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   await agent.stop();
   await nc.drain();
   served.server.close();
+  // Dawn keeps the process alive while a device exists.
+  await closeAllGpus();
   return 0;
 }

@@ -7,7 +7,8 @@ import { hashToDisplayHex } from '../core/sha256d.js';
 import { bitsToTarget, difficultyToTarget, parseTargetHex, targetToHex } from '../core/target.js';
 import { resolveBackend } from '../engine/calibrate.js';
 import { closeAllGpus } from '../engine/gpu/webgpu.js';
-import { BACKENDS, describeSpec, openEngine, parseBackendChoice } from '../engine/index.js';
+import { BACKENDS, describeSpec, openEngine } from '../engine/index.js';
+import { backendAndGpuFlags } from './gpus.js';
 import { forFlag, parseFlags, parseIntegerFlag, UsageError } from './args.js';
 import { formatCount, formatRate, progressBar } from './output.js';
 
@@ -22,10 +23,11 @@ Searches nonces of one 80-byte block header for sha256d hashes that meet a targe
   --target <hex>        target as 64 hex digits, big-endian display form
   --difficulty <d>      target from a pool difficulty (difficulty 1 = 0xffff * 2^208)
                         (default target: the header's own bits)
-  --backend <name>      auto | ${Object.keys(BACKENDS).join(' | ')} (default wasm)
+  --backend <name>      auto | ${Object.keys(BACKENDS).join(' | ')} (default wasm; gpu with --gpu)
   --gpu <index|name>    GPU adapter for gpu (see \`hashgrid gpus\`; default $HASHGRID_GPU, else high-performance)
   --threads <n>         worker threads (default: one per core)
-  --json                print one JSON object: {"backend","hashes","seconds","hits":[{"nonce","hash"}]}
+  --json                print one JSON object: {"backend","hashes","seconds","hits":[{"nonce","hash"}],
+                        "droppedHits"} (droppedHits: hits that met the target but did not fit a hit buffer)
 `;
 
 export async function scanCommand(argv: string[]): Promise<number> {
@@ -61,14 +63,14 @@ export async function scanCommand(argv: string[]): Promise<number> {
         : values.difficulty !== undefined
           ? forFlag('--difficulty', () => difficultyToTarget(parseDifficulty(values.difficulty!)))
           : forFlag('--header', () => bitsToTarget(headerBits(header)));
-  const choice = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'wasm'));
+  const { choice, adapter } = await backendAndGpuFlags(values.backend, values.gpu, 'wasm');
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
 
   const quiet = values.json === true;
   const log = (line: string) => quiet || process.stderr.write(`${line}\n`);
   const backend = await resolveBackend(choice, { log, ...(threads ? { threads } : {}) });
   if (choice === 'auto') log(`auto: ${describeSpec(backend)}`);
-  const engine = await openEngine({ backend, log, ...(threads ? { threads } : {}), ...(values.gpu !== undefined ? { adapter: values.gpu } : {}) }).catch(
+  const engine = await openEngine({ backend, log, ...(threads ? { threads } : {}), ...(adapter !== undefined ? { adapter } : {}) }).catch(
     async (e) => {
       await closeAllGpus();
       throw e;
@@ -86,7 +88,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     bar.stop();
     const hits = result.hits.map((h) => ({ nonce: h.nonce, hash: hashToDisplayHex(h.hash) }));
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ backend: result.backend, hashes: result.hashes, seconds: result.seconds, hits })}\n`);
+      process.stdout.write(`${JSON.stringify({ backend: result.backend, hashes: result.hashes, seconds: result.seconds, hits, droppedHits: result.droppedHits })}\n`);
     } else {
       const lines = [
         `backend   ${result.backend} (${engine.backend.lanes} ${engine.backend.lanes === 1 ? 'lane' : 'lanes'})`,

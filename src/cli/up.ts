@@ -19,13 +19,15 @@ import { startDashboard, type Dashboard } from '../dashboard/server.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { demoSubAccounts, startCenter, type CenterStack } from './center.js';
 import { resolveBackend } from '../engine/calibrate.js';
-import { BACKENDS, parseBackendChoice, type BackendChoice } from '../engine/index.js';
+import { closeAllGpus } from '../engine/gpu/webgpu.js';
+import { BACKENDS, type BackendChoice } from '../engine/index.js';
+import { backendAndGpuFlags } from './gpus.js';
 import { createRegistry, nodeMetrics, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
 import { LedgerRecorder } from '../ppov/accounting.js';
 import { startLocalConsortium, type LocalConsortium } from '../ppov/local.js';
-import { forFlag, parseFlags, parseIntegerFlag, untilStopped } from './args.js';
+import { parseFlags, parseIntegerFlag, untilStopped } from './args.js';
 import { defaultNodeId } from './node.js';
 import { formatRate } from './output.js';
 
@@ -38,7 +40,8 @@ V1 miners too), the scheduler, and a hashing node. Ctrl-C stops everything.
   --nats <url>           use this server instead of starting one
   --state-dir <dir>      where the embedded server keeps its data
                          (default $HASHGRID_STATE_DIR or ~/.local/state/hashgrid)
-  --backend <name>       auto | ${Object.keys(BACKENDS).join(' | ')} (default auto)
+  --backend <name>       auto | ${Object.keys(BACKENDS).join(' | ')} (default auto; gpu with --gpu)
+  --gpu <index|name>     GPU adapter for gpu (see \`hashgrid gpus\`; default $HASHGRID_GPU, else high-performance)
   --threads <n>          hashing threads (default: one per core)
   --metrics-port <port>  Prometheus /metrics on 127.0.0.1 (default: a free port)
   --dashboard-port <port> the dashboard on 127.0.0.1 (default: a free port)
@@ -50,6 +53,8 @@ export interface LocalGridOptions {
   /** An external server; without it an embedded one is started. */
   nats?: string;
   backend?: BackendChoice;
+  /** GPU adapter for the gpu backend (see AdapterSelector). */
+  adapter?: string;
   threads?: number;
   metricsPort?: number;
   /** The dashboard's port on 127.0.0.1 (default 0: a free port). */
@@ -158,6 +163,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
         ...(options.threads ? { threads: options.threads } : {}),
       }),
       ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.adapter !== undefined ? { adapter: options.adapter } : {}),
       ...(options.calibrateMs !== undefined ? { calibrateMs: options.calibrateMs } : {}),
       metrics,
       log: (line) => log(`node: ${line}`),
@@ -175,6 +181,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     nats: { type: 'string' },
     'state-dir': { type: 'string' },
     backend: { type: 'string' },
+    gpu: { type: 'string' },
     threads: { type: 'string' },
     'metrics-port': { type: 'string' },
     'dashboard-port': { type: 'string' },
@@ -186,7 +193,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     process.stdout.write(UP_HELP);
     return 0;
   }
-  const backend = forFlag('--backend', () => parseBackendChoice(values.backend ?? 'auto'));
+  const { choice: backend, adapter } = await backendAndGpuFlags(values.backend, values.gpu, 'auto');
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
   const dashboardPort = values['dashboard-port'] === undefined ? 0 : parseIntegerFlag('--dashboard-port', values['dashboard-port'], 0, 65535);
@@ -199,6 +206,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     stateDir,
     ...(values.nats ? { nats: values.nats } : {}),
     backend,
+    ...(adapter !== undefined ? { adapter } : {}),
     ...(threads ? { threads } : {}),
     metricsPort,
     dashboardPort,
@@ -232,6 +240,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   out(line());
   out('stopping ...');
   await grid.stop();
+  // Dawn keeps the process alive while a device exists.
+  await closeAllGpus();
   out('stopped');
   return 0;
 }

@@ -52,6 +52,11 @@ export interface MiningListener {
   /** A backend failed, or reported a hit the reference rejects. */
   onError?(error: Error): void;
   /**
+   * A chunk found `dropped` more hits than its backend's hit buffer holds:
+   * those nonces met the target but are lost (scans sum them in droppedHits).
+   */
+  onOverflow?(dropped: number, jobId: string): void;
+  /**
    * Every lane is on the new work: ms from the switch until the last lane
    * started hashing it, and that moment (wall-clock ms, performance.timeOrigin
    * + now). Reported once those first chunks have returned.
@@ -293,6 +298,7 @@ export class HashEngine {
         .then(
           (result) => {
             work.outstanding--;
+            this.addNewLanes();
             if (work.epoch === this.epoch) this.absorb(work, issued, result, lane);
           },
           (e: Error) => {
@@ -301,6 +307,19 @@ export class HashEngine {
           },
         );
       await Promise.race([running, wakeup]);
+    }
+  }
+
+  /** Lanes the engine keeps busy. */
+  get lanes(): number {
+    return this.pumps.length;
+  }
+
+  /** A backend can gain lanes as it runs (a GPU that fell back to wasm threads): each new one gets a pump. */
+  private addNewLanes(): void {
+    while (!this.closed && this.pumps.length < this.backend.lanes) {
+      this.laneRates.push(0);
+      this.pumps.push(this.pump(this.pumps.length));
     }
   }
 
@@ -320,7 +339,11 @@ export class HashEngine {
       const old = this.laneRates[lane]!;
       this.laneRates[lane] = old === 0 ? rate : 0.7 * old + 0.3 * rate;
     }
-    work.droppedHits += result.found - result.hits.length;
+    const dropped = result.found - result.hits.length;
+    if (dropped > 0) {
+      work.droppedHits += dropped;
+      work.listener.onOverflow?.(dropped, work.jobId);
+    }
     for (const nonce of result.hits) {
       const header = withNonce(chunk.header, nonce);
       const hash = sha256d(header);

@@ -17,7 +17,6 @@ export interface FallbackOptions {
 }
 
 export class FallbackBackend implements Backend {
-  readonly lanes: number;
   readonly initialChunk: number;
   private secondary: Backend | undefined;
   private failed = false;
@@ -26,8 +25,16 @@ export class FallbackBackend implements Backend {
     readonly primary: Backend,
     private readonly options: FallbackOptions,
   ) {
-    this.lanes = primary.lanes;
     this.initialChunk = primary.initialChunk;
+  }
+
+  /**
+   * The lanes of the backend now hashing: after a device loss, the
+   * fallback's own (its thread count), not the GPU's dispatches in flight.
+   * The engine gives new lanes a pump as they appear.
+   */
+  get lanes(): number {
+    return this.failed ? this.active().lanes : this.primary.lanes;
   }
 
   /** The backend now hashing: the primary, or the fallback after a device loss. */

@@ -28,6 +28,11 @@ export function nodeMetrics(registry: Registry) {
     hashrate: new Gauge({ name: 'hashgrid_node_hashrate', help: 'Hashes per second over the meter window, per backend', labelNames: ['backend'], registers: [registry] }),
     shares: new Counter({ name: 'hashgrid_node_shares_found_total', help: 'Shares found (verified on the reference)', registers: [registry] }),
     sharesAcked: new Counter({ name: 'hashgrid_node_shares_acked_total', help: 'Shares stored by JetStream', registers: [registry] }),
+    hitsDropped: new Counter({
+      name: 'hashgrid_node_hits_dropped_total',
+      help: 'Hits lost to a full backend hit buffer (the share target is too easy for the backend)',
+      registers: [registry],
+    }),
     jobSwitches: new Counter({ name: 'hashgrid_node_job_switches_total', help: 'Work assignments taken', registers: [registry] }),
     switchLatency: new Histogram({
       name: 'hashgrid_node_job_switch_seconds',

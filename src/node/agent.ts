@@ -39,7 +39,8 @@ import {
   type NodeState,
 } from '../bus/schemas.js';
 import { isValidNodeId, NODE_SERVICE_NAME, subjects } from '../bus/subjects.js';
-import { createEngine, type BackendSpec, type HashEngine } from '../engine/index.js';
+import { createEngine, gpuBackendsOf, type BackendSpec, type HashEngine } from '../engine/index.js';
+import type { AdapterSelector } from '../engine/gpu/webgpu.js';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import { ShareOutbox } from './outbox.js';
 import { hardwareProfile } from './profile.js';
@@ -54,6 +55,8 @@ export interface NodeAgentOptions {
   /** Engine backend (default `wasm`). */
   backend?: BackendSpec;
   threads?: number;
+  /** GPU adapter for the `gpu` backend (index or name, see `hashgrid gpus`; default $HASHGRID_GPU, else high-performance). */
+  adapter?: AdapterSelector;
   /** Heartbeat period until a pool says otherwise (default 2000 ms). */
   heartbeatMs?: number;
   /** Calibration time at start (default 1000 ms; 0 skips calibration). */
@@ -79,6 +82,9 @@ export class NodeAgent {
   readonly nodeId: string;
   state: NodeState = 'idle';
   sharesFound = 0;
+  /** Hits lost to a full backend hit buffer (also logged, and counted in hashgrid_node_hits_dropped_total). */
+  droppedHits = 0;
+  private overflowLoggedAt = -Infinity;
   /** Calibrated hashes per second of the engine at start. */
   calibratedRate = 0;
   private readonly engine: HashEngine;
@@ -93,6 +99,7 @@ export class NodeAgent {
   private registered = false;
   private readonly log: (line: string) => void;
   private readonly onBusError: BusErrorSink;
+  private profile: HardwareProfile;
 
   private constructor(private readonly options: NodeAgentOptions) {
     if (!isValidNodeId(options.nodeId)) {
@@ -101,11 +108,18 @@ export class NodeAgent {
     this.nodeId = options.nodeId;
     this.heartbeatMs = options.heartbeatMs ?? 2000;
     this.log = options.log ?? (() => {});
+    this.profile = options.profile ?? hardwareProfile();
     this.onBusError = (subject, code) => {
       options.metrics?.busErrors(subject, code);
       options.onBusError?.(subject, code);
     };
-    this.engine = createEngine({ backend: options.backend ?? 'wasm', ...(options.threads ? { threads: options.threads } : {}) });
+    this.engine = createEngine({
+      backend: options.backend ?? 'wasm',
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.adapter !== undefined ? { adapter: options.adapter } : {}),
+      // A GPU falling back to wasm is news for the node's operator: it goes to the node's log.
+      log: this.log,
+    });
     this.outbox = new ShareOutbox(jetstream(options.nc), {
       onAck: (msgId) => {
         options.metrics?.sharesAcked.inc();
@@ -118,6 +132,7 @@ export class NodeAgent {
   static async start(options: NodeAgentOptions): Promise<NodeAgent> {
     const agent = new NodeAgent(options);
     await agent.calibrate(options.calibrateMs ?? 1000);
+    agent.profile = options.profile ?? (await agent.machineProfile());
     await agent.serve();
     agent.heartbeat();
     void agent.registerLoop();
@@ -149,6 +164,13 @@ export class NodeAgent {
     this.outbox.close();
     await this.service?.stop().catch(() => {});
     await this.engine.close();
+  }
+
+  /** This machine, with the GPU adapters the engine hashes on (those that opened). */
+  private async machineProfile(): Promise<HardwareProfile> {
+    const opened = await Promise.allSettled(gpuBackendsOf(this.engine.backend).map(async (g) => (await g.ready, g.gpu.adapter)));
+    const adapters = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    return hardwareProfile(adapters.map(({ vendor, architecture, description }) => ({ vendor, architecture, description })));
   }
 
   private async calibrate(ms: number): Promise<void> {
@@ -248,7 +270,20 @@ export class NodeAgent {
         this.options.events?.onSwitched?.(job.assignment.jobId, completedAt - performance.timeOrigin);
       },
       onError: (e) => this.log(`engine error: ${e.message}`),
+      onOverflow: (dropped) => this.onOverflow(job.assignment, dropped),
     });
+  }
+
+  private onOverflow(work: WorkAssignment, dropped: number): void {
+    this.droppedHits += dropped;
+    this.options.metrics?.hitsDropped.inc(dropped);
+    // A buffer that overflows once overflows every chunk: one line per 10 s, with the running total.
+    const now = performance.now();
+    if (now - this.overflowLoggedAt < 10_000) return;
+    this.overflowLoggedAt = now;
+    this.log(
+      `hit buffer full on job ${work.jobId}: ${this.droppedHits} hits dropped so far (the share target is too easy for the ${this.engine.backend.name} backend)`,
+    );
   }
 
   private publishShare(work: WorkAssignment, hit: Hit): void {
@@ -300,7 +335,7 @@ export class NodeAgent {
       v: SCHEMA_VERSION,
       nodeId: this.nodeId,
       version: HASHGRID_VERSION,
-      profile: this.options.profile ?? hardwareProfile(),
+      profile: this.profile,
       backends: [{ backend: this.engine.backend.name, lanes: this.engine.backend.lanes, hashrate: this.calibratedRate }],
     };
   }

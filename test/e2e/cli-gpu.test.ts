@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/engine/paths.js';
@@ -52,6 +52,63 @@ describe('hashgrid scan --backend gpu', () => {
     expect(second.stderr).not.toMatch(/measuring/);
     expect(second.stdout).toContain(`nonce ${genesis.nonce}`);
   });
+});
+
+describe('--gpu on node and up', () => {
+  // Nothing listens on port 1: a flag that gets past validation would fail to connect (exit 1), not exit 2.
+  const cases: [string, string[], RegExp][] = [
+    ['node, an adapter that does not exist', ['node', '--nats', 'nats://127.0.0.1:1', '--gpu', 'no-such-adapter'], /^hashgrid node: --gpu: no adapter matches "no-such-adapter"; adapters: 0 /],
+    ['node, an index past the list', ['node', '--nats', 'nats://127.0.0.1:1', '--gpu', '99'], /^hashgrid node: --gpu: no adapter matches "99"/],
+    ['node, an empty value', ['node', '--nats', 'nats://127.0.0.1:1', '--gpu', ''], /^hashgrid node: --gpu: expected an adapter index or name/],
+    ['node, with another backend', ['node', '--nats', 'nats://127.0.0.1:1', '--backend', 'wasm', '--gpu', '0'], /^hashgrid node: --gpu: picks the adapter of --backend gpu, but --backend is wasm/],
+    ['up, an adapter that does not exist', ['up', '--gpu', 'no-such-adapter'], /^hashgrid up: --gpu: no adapter matches "no-such-adapter"/],
+  ];
+  it.each(cases)('refuses %s with exit code 2 and one line', (_, args, message) => {
+    const r = hashgrid(args);
+    expect(r.code, r.stderr).toBe(2);
+    // Dawn itself prints warnings about its limits on stderr when it opens an adapter: not ours.
+    const lines = r.stderr.trim().split('\n').filter((l) => !/^Warning: .* artificially reduced/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('node takes a valid --gpu and goes on to connect', () => {
+    const r = hashgrid(['node', '--nats', 'nats://127.0.0.1:1', '--gpu', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/--gpu/);
+  });
+
+  it('documents --gpu in the help of node and up', () => {
+    for (const command of ['node', 'up']) expect(hashgrid([command, '--help']).stdout).toMatch(/^ +--gpu <index\|name> +GPU adapter for gpu/m);
+  });
+});
+
+describe('npm run bench:gpu', () => {
+  it('prints the table and writes gpu-<host>.json with every adapter row and the wasm ratio', () => {
+    const out = mkdtempSync(join(tmpdir(), 'hashgrid-bench-gpu-'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PACKAGE_ROOT, 'bench', 'gpu.ts'), '--seconds', '1', '--sizes', '65536', '--out', out], {
+      encoding: 'utf8',
+      timeout: 180_000,
+      cwd: PACKAGE_ROOT,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const file = join(out, `gpu-${hostname()}.json`);
+    expect(r.stdout).toContain(`wrote ${file}`);
+    expect(r.stdout).toMatch(/^load average [\d.]+ → [\d.]+ on \d+ cores; /m);
+    const result = JSON.parse(readFileSync(file, 'utf8'));
+    expect(result).toMatchObject({ kind: 'gpu', host: hostname(), cores: expect.any(Number), wasm: { hashesPerSecond: expect.any(Number) }, loadAverage: { before: expect.any(Number), after: expect.any(Number) } });
+    expect(result.wasm.hashesPerSecond).toBeGreaterThan(0);
+    // Per adapter: tuned and paced, tuned and polling, and the one fixed size asked for.
+    expect(result.gpus.length % 3).toBe(0);
+    expect(result.gpus.length).toBeGreaterThan(0);
+    expect(result.gpus.slice(0, 3).map((g: { tuned: boolean; paced: boolean }) => [g.tuned, g.paced])).toEqual([[true, true], [true, false], [false, true]]);
+    expect(result.gpus[2].dispatchSize).toBe(65536);
+    for (const g of result.gpus) {
+      expect(g.hashesPerSecond).toBeGreaterThan(0);
+      expect(g.ratioToWasm).toBeCloseTo(g.hashesPerSecond / result.wasm.hashesPerSecond, 9);
+      expect(r.stdout).toContain(`gpu[${g.adapter.index}] ${g.adapter.name}, `);
+    }
+  }, 200_000);
 });
 
 describe('hashgrid gpus', () => {

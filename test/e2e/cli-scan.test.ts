@@ -23,8 +23,8 @@ describe('hashgrid scan', () => {
     const r = hashgrid('scan', '--header', genesis.header, '--start', String(genesis.nonce - 40_000), '--count', '65536', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out).sort()).toEqual(['backend', 'hashes', 'hits', 'seconds']);
-    expect(out).toMatchObject({ backend: 'wasm', hashes: 65536, hits: [{ nonce: genesis.nonce, hash: genesis.hash }] });
+    expect(Object.keys(out).sort()).toEqual(['backend', 'droppedHits', 'hashes', 'hits', 'seconds']);
+    expect(out).toMatchObject({ backend: 'wasm', hashes: 65536, hits: [{ nonce: genesis.nonce, hash: genesis.hash }], droppedHits: 0 });
     expect(out.seconds).toBeGreaterThan(0);
   });
 
@@ -37,6 +37,18 @@ describe('hashgrid scan', () => {
     // A target just below the genesis hash excludes it.
     expect(nonces('--target', '000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26e')).toEqual([]);
     expect(nonces('--backend', 'reference')).toEqual([genesis.nonce]);
+  });
+
+  it('counts hits that did not fit the hit buffer, in --json and in the summary', () => {
+    // Every nonce meets the largest target: one chunk of 8192 nonces holds fewer hits than that.
+    const window = ['--header', genesis.header, '--count', '8192', '--threads', '1', '--target', 'f'.repeat(64)];
+    const json = hashgrid('scan', ...window, '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.droppedHits).toBeGreaterThan(0);
+    expect(out.hits.length + out.droppedHits).toBe(8192);
+    const human = hashgrid('scan', ...window);
+    expect(human.stdout).toMatch(new RegExp(`^hits +${out.hits.length} \\(\\+${out.droppedHits} not stored: hit buffer full\\)$`, 'm'));
   });
 
   it('prints a readable summary without --json', () => {

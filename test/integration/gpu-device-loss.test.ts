@@ -16,10 +16,12 @@ describe('gpu device loss', () => {
     const header = parseHeaderHex(genesis.header);
     const lines: string[] = [];
     // Small chunks: many chunks run on the GPU before the loss and many on wasm after it.
-    const engine = createEngine({ backend: 'gpu', threads: 2, chunkSize: 1 << 16, log: (l) => lines.push(l) });
+    // Three threads, not the GPU's two dispatches in flight: the fallback must take the wasm thread count.
+    const engine = createEngine({ backend: 'gpu', threads: 3, chunkSize: 1 << 16, log: (l) => lines.push(l) });
     try {
       const [gpu] = gpuBackendsOf(engine.backend);
       await gpu!.ready;
+      expect(engine.lanes).toBe(2);
       let destroyed = false;
       const count = 3_000_000;
       const start = genesis.nonce - count + 1000; // the real nonce is near the end: found after the loss
@@ -38,6 +40,8 @@ describe('gpu device loss', () => {
       expect(result.hashes).toBe(count);
       expect(result.hits.map((h) => h.nonce)).toEqual([genesis.nonce]);
       expect(result.backend).toBe('wasm');
+      expect(engine.backend.lanes).toBe(3);
+      expect(engine.lanes).toBe(3);
       expect(lines.join('\n')).toMatch(/DEVICE_LOST: GPU device lost .*; continuing on wasm/);
       expect(gpu!.gpu.lostReason).toMatch(/destroyed/);
     } finally {

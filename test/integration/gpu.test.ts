@@ -7,16 +7,17 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../src/core/bytes.js';
-import { bitsToTarget, MAX_TARGET } from '../../src/core/target.js';
+import { bitsToTarget, difficultyToTarget, MAX_TARGET } from '../../src/core/target.js';
 import { headerBits, parseHeaderHex, withNonce } from '../../src/core/header.js';
 import { referencePairHasher } from '../../src/core/merkle.js';
 import { hashToBigInt, sha256d } from '../../src/core/sha256d.js';
 import { createEpochWord, type ChunkResult } from '../../src/engine/backend.js';
-import { MAX_GPU_HITS } from '../../src/engine/codegen/wgsl.js';
+import { MIN_GPU_HITS } from '../../src/engine/codegen/wgsl.js';
+import { HashEngine } from '../../src/engine/engine.js';
 import { sha256Batch } from '../../src/engine/gpu/batch.js';
-import { GpuBackend } from '../../src/engine/gpu/gpu-backend.js';
+import { GpuBackend, hitCapacity, MAX_GPU_HITS } from '../../src/engine/gpu/gpu-backend.js';
 import { listAdapters, openGpu, type GpuContext } from '../../src/engine/gpu/webgpu.js';
-import { createEngine } from '../../src/engine/index.js';
+import { createEngine, gpuBackendsOf } from '../../src/engine/index.js';
 import { scanParams } from '../../src/engine/params.js';
 import { bitcoinHeaders, nistVectors } from '../helpers/vectors.js';
 
@@ -139,13 +140,43 @@ describe('sha256d scan kernel', () => {
     expect((await scan(header, value - 1n, nonce, 1)).hits).toEqual([]);
   });
 
-  it('reports hit-buffer overflow: every nonce counted, the first MAX_GPU_HITS stored', async () => {
-    const header = parseHeaderHex(headers[0]!.header);
-    const r = await backend.runChunk({ header, target: MAX_TARGET, params: scanParams(header, MAX_TARGET), start: 7, count: 5000, epoch: Atomics.load(epochWord, 0) });
-    expect(r.found).toBe(5000);
-    expect(r.hits.length).toBe(MAX_GPU_HITS);
-    expect(new Set(r.hits).size).toBe(MAX_GPU_HITS);
-    for (const n of r.hits) expect(n >= 7 && n < 5007).toBe(true);
+  it('reports hit-buffer overflow: every nonce counted, as many stored as the buffer holds', async () => {
+    const tiny = await GpuBackend.create({ epochWord, dispatchSize: 1 << 16, hitCapacity: 100 });
+    try {
+      const header = parseHeaderHex(headers[0]!.header);
+      const r = await tiny.runChunk({ header, target: MAX_TARGET, params: scanParams(header, MAX_TARGET), start: 7, count: 5000, epoch: Atomics.load(epochWord, 0) });
+      expect(r.found).toBe(5000);
+      expect(r.hits.length).toBe(100);
+      expect(new Set(r.hits).size).toBe(100);
+      for (const n of r.hits) expect(n >= 7 && n < 5007).toBe(true);
+    } finally {
+      await tiny.close();
+    }
+  });
+
+  it('sizes the hit buffer from the dispatch and the target, so an easy share target loses nothing', async () => {
+    // `hashgrid up` mines at difficulty 2^-16: a 40 ms dispatch at 4 GH/s is due ~2,400 hits.
+    const upTarget = difficultyToTarget(2 ** -16);
+    expect(hitCapacity(160_000_000, upTarget)).toBeGreaterThanOrEqual(4 * 2441);
+    expect(hitCapacity(1 << 20, bitsToTarget(0x1d00ffff))).toBe(MIN_GPU_HITS);
+    expect(hitCapacity(2 ** 30, MAX_TARGET)).toBe(MAX_GPU_HITS);
+    // ~2,048 hits per dispatch (p = 2^-8), twice what a fixed 1,024-nonce buffer held.
+    const big = await GpuBackend.create({ epochWord, dispatchSize: 1 << 19 });
+    const wasm = createEngine({ threads: 2, chunkSize: 1 << 16 });
+    try {
+      const header = parseHeaderHex(headers[2]!.header);
+      const target = (1n << 248n) - 1n;
+      const count = 1 << 21;
+      const r = await big.runChunk({ header, target, params: scanParams(header, target), start: 12345, count, epoch: Atomics.load(epochWord, 0) });
+      expect(r.found).toBeGreaterThan(4 * 1024 * 1.5);
+      expect(r.hits.length).toBe(r.found);
+      const reference = await wasm.scan({ header, start: 12345, count, target });
+      expect(reference.droppedHits).toBe(0);
+      expect([...r.hits].sort((a, b) => a - b)).toEqual(reference.hits.map((h) => h.nonce));
+    } finally {
+      await big.close();
+      await wasm.close();
+    }
   });
 
   it('stops a running chunk between dispatches when the epoch moves', async () => {
@@ -165,6 +196,60 @@ describe('sha256d scan kernel', () => {
 });
 
 describe('gpu engine', () => {
+  const headers = bitcoinHeaders();
+
+  it('tells a mining listener of hit-buffer overflow (onOverflow) and still delivers the hits it kept', async () => {
+    const word = createEpochWord();
+    const engine = new HashEngine(await GpuBackend.create({ epochWord: word, dispatchSize: 1 << 16, hitCapacity: 16 }), word);
+    try {
+      const header = parseHeaderHex(headers[0]!.header);
+      const count = 1 << 20;
+      let hits = 0;
+      let dropped = 0;
+      const jobs = new Set<string>();
+      await new Promise<void>((resolve) => {
+        const settled = () => hits + dropped === count && resolve();
+        // Every nonce meets the largest target: each dispatch keeps 16 hits and drops the rest.
+        engine.mine(
+          { id: 'easy', target: MAX_TARGET, nonces: { start: 0, count }, header: (roll) => (roll === 0 ? header : undefined) },
+          {
+            onHit: () => (hits++, settled()),
+            onOverflow: (n, jobId) => {
+              dropped += n;
+              jobs.add(jobId);
+              settled();
+            },
+          },
+        );
+      });
+      expect([...jobs]).toEqual(['easy']);
+      expect(hits).toBeGreaterThanOrEqual(16 * (count / (1 << 16)));
+      expect(dropped).toBe(count - hits);
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
+  it('keeps at least two dispatches in flight while mining', async () => {
+    const engine = createEngine({ backend: 'gpu' });
+    try {
+      const [gpuBackend] = gpuBackendsOf(engine.backend);
+      await gpuBackend!.ready;
+      const header = parseHeaderHex(headers[1]!.header);
+      let hashed = 0;
+      engine.mine({ id: 'busy', target: 1n, header: (roll) => (roll === 0 ? header : undefined) }, {});
+      // Mine until a few dispatches per lane have returned, whatever the machine's load.
+      while (hashed < 8 * gpuBackend!.dispatchSize) {
+        await new Promise((r) => setTimeout(r, 50));
+        hashed = engine.meter.totalHashes;
+      }
+      engine.stop();
+      expect(gpuBackend!.peakInFlight).toBeGreaterThanOrEqual(2);
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
   it('scans with verified hits and switches jobs: nothing of the replaced work comes out', async () => {
     const engine = createEngine({ backend: 'gpu' });
     try {

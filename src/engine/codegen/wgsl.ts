@@ -20,8 +20,13 @@ import { buildCompression, buildSha256dKernel, COMPRESSION_INPUTS, JOB_INPUTS, N
 
 /** Invocations per workgroup of both kernels (a multiple of every GPU's SIMD width). */
 export const WORKGROUP_SIZE = 64;
-/** Hits one scan dispatch stores; the atomic counter keeps counting past it (overflow is reported). */
-export const MAX_GPU_HITS = 1024;
+/**
+ * Hits a scan dispatch's buffer holds at least. The buffer is a run-time
+ * sized array (the host sizes it from the dispatch and the target, see
+ * gpu/scan-slot.ts); the atomic counter keeps counting past its end, so an
+ * overflow is reported, never lost silently.
+ */
+export const MIN_GPU_HITS = 1024;
 
 /**
  * The scan kernel's uniform, as u32 words (6 × vec4):
@@ -85,9 +90,9 @@ struct Job {
 }
 
 struct Hits {
-  // Every nonce that met the target; only the first ${MAX_GPU_HITS} are stored.
+  // Every nonce that met the target; only as many as the buffer holds are stored.
   found: atomic<u32>,
-  nonces: array<u32, ${MAX_GPU_HITS}>,
+  nonces: array<u32>,
 }
 
 @group(0) @binding(0) var<uniform> job: Job;
@@ -108,7 +113,7 @@ ${compare.join('\n')}
 
 fn record(nonce: u32) {
   let slot = atomicAdd(&hits.found, 1u);
-  if (slot < ${MAX_GPU_HITS}u) { hits.nonces[slot] = nonce; }
+  if (slot < arrayLength(&hits.nonces)) { hits.nonces[slot] = nonce; }
 }
 
 @compute @workgroup_size(${WORKGROUP_SIZE})

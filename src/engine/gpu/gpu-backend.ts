@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { ErrorCode, HashgridError } from '../../core/errors.js';
 import { wallClockMs, type Backend, type ChunkRequest, type ChunkResult, type EpochWord } from '../backend.js';
 import { scanParams } from '../params.js';
+import { MIN_GPU_HITS } from '../codegen/wgsl.js';
 import { ScanSlot, type DispatchResult } from './scan-slot.js';
 import { adapterSelector, openGpu, type AdapterSelector, type GpuContext } from './webgpu.js';
 
@@ -33,6 +34,8 @@ export interface GpuBackendOptions {
   dispatchSize?: number;
   /** Sleep through a dispatch before polling for it (default true; see `paced`). */
   pace?: boolean;
+  /** A fixed hit-buffer size in nonces (tests use a tiny one to force overflow); default `hitCapacity`. */
+  hitCapacity?: number;
 }
 
 /**
@@ -46,6 +49,22 @@ const TARGET_INVOCATIONS = { hardware: 1 << 18, software: 256 * availableParalle
 const MAX_PER_INVOCATION = 4096;
 /** Largest dispatch: keeps invocation · perInvocation far from u32 overflow in the kernel. */
 const MAX_DISPATCH = 1 << 30;
+
+/** Largest hit buffer in nonces (4 MiB): a target so easy that more hits are due reports the overflow. */
+export const MAX_GPU_HITS = 1 << 20;
+
+/**
+ * Hit-buffer room for a dispatch of `count` nonces at `target`: hits are
+ * Poisson with mean count · (target + 1) / 2^256, and four times the mean
+ * (plus 64) is never exceeded in practice. A fixed buffer is not enough: at
+ * the pool difficulty 2^-16 that `hashgrid up` mines, a 40 ms dispatch at
+ * 4 GH/s is due ~2,400 hits.
+ */
+export function hitCapacity(count: number, target: bigint): number {
+  const expected = (count * Number(target + 1n)) / 2 ** 256;
+  const room = 2 ** Math.ceil(Math.log2(4 * expected + 64));
+  return Math.min(MAX_GPU_HITS, Math.max(MIN_GPU_HITS, room));
+}
 
 /** Nonces per invocation for a dispatch of `count` nonces. */
 export const perInvocation = (count: number, software: boolean): number =>
@@ -67,6 +86,9 @@ export class GpuBackend implements Backend {
   private tunedRate = 0;
   private busyUntil = 0;
   private queued = 0;
+  private submitted = 0;
+  /** Most dispatches submitted and not yet read back at one time: the pipelining actually reached. */
+  peakInFlight = 0;
 
   constructor(private readonly options: GpuBackendOptions) {
     this.lanes = options.inFlight ?? 2;
@@ -144,12 +166,15 @@ export class GpuBackend implements Backend {
   private async dispatch(slot: ScanSlot, params: Uint32Array, start: number, count: number): Promise<DispatchResult> {
     const ctx = this.context!;
     if (ctx.lostReason === undefined) {
+      this.peakInFlight = Math.max(this.peakInFlight, ++this.submitted);
       try {
         return await this.paced(slot, params, start, count);
       } catch (e) {
         // The lost promise may settle just after the failed readback: give it a moment.
         await Promise.race([ctx.device.lost, new Promise((r) => setTimeout(r, 100))]);
         if (ctx.lostReason === undefined) throw e;
+      } finally {
+        this.submitted--;
       }
     }
     throw new HashgridError(ErrorCode.DEVICE_LOST, `GPU device lost (${ctx.adapter.name}): ${ctx.lostReason}`, {
@@ -195,6 +220,7 @@ export class GpuBackend implements Backend {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
       slot = this.free.pop();
     }
+    slot.resize(this.options.hitCapacity ?? hitCapacity(this.size, request.target));
     const startedAt = wallClockMs();
     const hits: number[] = [];
     let found = 0;

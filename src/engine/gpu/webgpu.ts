@@ -101,6 +101,12 @@ export async function listAdapters(): Promise<AdapterSummary[]> {
  */
 export type AdapterSelector = string | undefined;
 
+/** The adapter a non-empty selector picks from `all`: by index, else the first whose name, vendor or description contains it. */
+export function matchAdapter(all: readonly AdapterSummary[], selector: string): AdapterSummary | undefined {
+  const wanted = selector.toLowerCase();
+  return /^\d+$/.test(selector) ? all[Number(selector)] : all.find((a) => `${a.name} ${a.vendor} ${a.description}`.toLowerCase().includes(wanted));
+}
+
 async function requestAdapter(selector: AdapterSelector): Promise<{ adapter: GPUAdapter; summary: AdapterSummary; gpu: GPU }> {
   if (selector === undefined || selector === '') {
     const gpu = await instance();
@@ -111,10 +117,7 @@ async function requestAdapter(selector: AdapterSelector): Promise<{ adapter: GPU
     return { adapter, summary, gpu };
   }
   const all = await listAdapters();
-  const wanted = selector.toLowerCase();
-  const summary = /^\d+$/.test(selector)
-    ? all[Number(selector)]
-    : all.find((a) => `${a.name} ${a.vendor} ${a.description}`.toLowerCase().includes(wanted));
+  const summary = matchAdapter(all, selector);
   if (!summary) {
     throw new HashgridError(
       ErrorCode.GPU_UNAVAILABLE,
