@@ -15,7 +15,7 @@ import { subjects } from '../../src/bus/subjects.js';
 import { BuiltinChain } from '../../src/center/chain.js';
 import { DistributionCenter } from '../../src/center/center.js';
 import { deliverShares } from '../helpers/center.js';
-import { startServer, stopAll } from '../helpers/nats.js';
+import { startServer, stopAll, waitFor } from '../helpers/nats.js';
 
 const CID = 'restart';
 const s = subjects.center(CID);
@@ -62,9 +62,10 @@ describe('a center restart', () => {
     await request(nc, s.add, SubAccountAdd, { v: SCHEMA_VERSION, id: 'dave', password: 'dave-secret', standard: 1e9, windowSeconds: 600 }, SubAccountReply, 'add');
     await deliver('dave', 'dave-secret', 3);
     await request(nc, s.setStandard, SubAccountSetStandard, { v: SCHEMA_VERSION, id: 'alice', standard: 50, windowSeconds: 120 }, SubAccountReply, 'set');
+    // The decision is taken on the center's one-second tick, not per share.
+    await waitFor(() => first.info('alice').upToStandard, 5000, 'alice up to standard');
     const before = first.info('alice');
     expect(before.delivered['1m']!.shares).toBe(10);
-    expect(before.upToStandard).toBe(true);
     await first.close();
 
     // A record in the format written before group commit: one share per message.
