@@ -9,6 +9,7 @@ import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../src/core/bytes.js';
 import { encodeHeader } from '../../src/core/header.js';
+import { buildHeader } from '../../src/stratum/job.js';
 import { hashToDisplayHex, meetsTarget, sha256d } from '../../src/core/sha256d.js';
 import { MAX_TARGET, targetToHex } from '../../src/core/target.js';
 import { authorizationBlock, nodeInboxPrefix, randomPassword } from '../../src/bus/auth.js';
@@ -165,6 +166,93 @@ describe('a node on the bus', () => {
     const cancelled = await request(service, subjects.nodeControl('node-1'), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'control');
     expect(cancelled.state).toBe('idle');
     expect(agent.currentJobId).toBeUndefined();
+  });
+});
+
+describe('an assignment that carries its coinbase', () => {
+  const coinbase = {
+    prevhash: bytesToHex(sha256d(new TextEncoder().encode('prev'))),
+    coinb1: '01000000010000'.padEnd(84, 'a'),
+    coinb2: 'ffffffff'.padEnd(60, 'b'),
+    merkleBranch: [bytesToHex(sha256d(new TextEncoder().encode('sibling')))],
+    version: '20000000',
+    nbits: '1d00ffff',
+    ntime: '65000000',
+    extranonce1: 'deadbeef',
+    extranonce2Size: 4,
+    extranonce2Start: 7,
+    extranonce2Count: 3,
+  };
+  const stratumJob = { ...coinbase, jobId: 'x', cleanJobs: false };
+  const headerOf = (extranonce2: string, nonce = 0) =>
+    buildHeader(stratumJob, { extranonce1: coinbase.extranonce1, extranonce2, ntime: coinbase.ntime, nonce: nonce.toString(16).padStart(8, '0') });
+  const TARGET = MAX_TARGET / 64n;
+  // A tiny window per header stands in for 2^32 nonces: the node must roll to go on.
+  const WINDOW = 4096;
+  const assignment = (extra: Partial<typeof coinbase> = {}, header = headerOf('00000007')) => ({
+    v: SCHEMA_VERSION,
+    jobId: 'rolling',
+    owner: 'bob',
+    header: bytesToHex(header),
+    nonceStart: 1000,
+    nonceCount: WINDOW,
+    shareTarget: targetToHex(TARGET),
+    coinbase: { ...coinbase, ...extra },
+  });
+  let service: NatsConnection;
+  let nodeConn: NatsConnection;
+  let agent: NodeAgent;
+
+  beforeAll(async () => {
+    const server = await startServer();
+    service = await connectBus({ servers: server.url });
+    await ensureSharesStream(service);
+    nodeConn = await connectBus({ servers: server.url });
+    agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'node-roll', threads: 1, calibrateMs: 0 });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await nodeConn?.close();
+    await service?.close();
+  });
+
+  it('rolls extranonce2 when a header\'s window is spent, through the whole range', async () => {
+    const shares: Share[] = [];
+    service.subscribe(subjects.share('node-roll'), { callback: (_, m) => void shares.push(decode(Share, m.data, 'Share')) });
+    const exhausted = service.subscribe(subjects.nodeExhausted('node-roll'), { max: 1 });
+    await service.flush();
+    await request(service, subjects.nodeWork('node-roll'), WorkAssignment, assignment(), WorkAccepted, 'work');
+    for await (const _ of exhausted) break;
+
+    // The reference's count over every window of the range: the node searched each in full, once.
+    const extranonces = ['00000007', '00000008', '00000009'];
+    let expected = 0;
+    for (const en2 of extranonces) for (let n = 1000; n < 1000 + WINDOW; n++) if (meetsTarget(sha256d(headerOf(en2, n)), TARGET)) expected++;
+    await waitFor(() => shares.length >= expected, 10_000, `${expected} shares`);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(shares).toHaveLength(expected);
+    expect(new Set(shares.map((s) => s.extranonce2))).toEqual(new Set(extranonces));
+    for (const share of shares) {
+      expect(share.header).toBe(bytesToHex(headerOf(share.extranonce2!, share.nonce)));
+      expect(hashToDisplayHex(sha256d(hexToBytes(share.header, 80)))).toBe(share.hash);
+      expect(share.owner).toBe('bob');
+    }
+  });
+
+  it('refuses a coinbase that does not give the header, or a range wider than extranonce2Size', async () => {
+    const reply = async (work: unknown) => {
+      const m = await service.request(subjects.nodeWork('node-roll'), new TextEncoder().encode(JSON.stringify(work)), { timeout: 5000 });
+      return JSON.parse(new TextDecoder().decode(m.data)) as { error?: { code: string; message: string } };
+    };
+    expect((await reply(assignment({}, headerOf('00000008')))).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/extranonce2Start/) });
+    expect((await reply(assignment({ extranonce2Size: 1, extranonce2Start: 250, extranonce2Count: 10 }))).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/2\^8/),
+    });
+    // State intact: the node still takes a good assignment.
+    const ok = await request(service, subjects.nodeWork('node-roll'), WorkAssignment, { ...assignment(), jobId: 'again' }, WorkAccepted, 'work');
+    expect(ok.jobId).toBe('again');
   });
 });
 
