@@ -21,7 +21,9 @@ import { NODE_SERVICE_NAME, streams, subjects } from '../../src/bus/subjects.js'
 import { ensureSharesStream } from '../../src/bus/jetstream.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { NodePool } from '../../src/node/pool.js';
-import { startServer, stopAll, waitFor } from '../helpers/nats.js';
+import { freePort } from '../../src/bus/server.js';
+import { createRegistry, nodeMetrics, serveMetrics } from '../../src/metrics/metrics.js';
+import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 
 const EASY = MAX_TARGET / 4096n; // one share per ~4096 hashes: hundreds per second
 
@@ -255,6 +257,98 @@ describe('an assignment that carries its coinbase', () => {
     expect(ok.jobId).toBe('again');
   });
 });
+
+describe('through a nats-server restart', () => {
+  it('reconnects, registers again and keeps delivering shares', async () => {
+    const stateDir = tempDir();
+    const port = await freePort();
+    const first = await startServer({ stateDir, port });
+    const service = await connectBus({ servers: first.url });
+    await ensureSharesStream(service);
+    const registrations: number[] = [];
+    service.subscribe(subjects.nodeRegister, { callback: () => void registrations.push(Date.now()) });
+    const pool = new NodePool(service, { heartbeatMs: 200 });
+    const received: number[] = [];
+    service.subscribe(subjects.share('restarted'), { callback: () => void received.push(Date.now()) });
+    const nodeConn = await connectBus({ servers: first.url });
+    const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'restarted', threads: 1, calibrateMs: 0 });
+    try {
+      await waitFor(() => pool.get('restarted') !== undefined, 10_000, 'registration');
+      await request(service, subjects.nodeWork('restarted'), WorkAssignment, work('job-r', 'r'), WorkAccepted, 'work');
+      await waitFor(() => received.length >= 5, 20_000, 'shares before the restart');
+
+      await first.stop();
+      const stoppedAt = Date.now();
+      const registeredBefore = registrations.length;
+      await new Promise((r) => setTimeout(r, 500));
+      // Same port, same store: what a supervisor restarting the server does.
+      await startServer({ stateDir, port });
+      await waitFor(() => registrations.length > registeredBefore, 20_000, 'registration after the restart');
+      await waitFor(() => received.filter((t) => t > stoppedAt).length >= 5, 20_000, 'shares after the restart');
+      expect(agent.currentJobId).toBe('job-r');
+      await waitFor(() => pool.get('restarted')!.alive && Date.now() - pool.get('restarted')!.lastSeen < 1000, 5000, 'heartbeats after the restart');
+      // Acknowledged means stored: the outbox drains once the stream is back.
+      await waitFor(() => agent.pendingShares < 5, 10_000, 'the outbox to drain');
+    } finally {
+      await agent.stop();
+      pool.stop();
+      await nodeConn.close();
+      await service.close();
+    }
+  });
+});
+
+describe('the node\'s /metrics', () => {
+  it('exports hashrate per backend, shares, job switches, the switch latency histogram and bus errors, and they move', async () => {
+    const server = await startServer();
+    const service = await connectBus({ servers: server.url });
+    await ensureSharesStream(service);
+    const registry = createRegistry('node');
+    const metrics = nodeMetrics(registry);
+    const { server: http, url } = await serveMetrics(registry, 0);
+    const nodeConn = await connectBus({ servers: server.url });
+    const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'metered', threads: 1, calibrateMs: 0, heartbeatMs: 200, metrics });
+    const scrape = async () => parseMetrics(await (await fetch(url)).text());
+    try {
+      const before = await scrape();
+      expect(before.get('hashgrid_node_job_switches_total')).toBe(0);
+      await request(service, subjects.nodeWork('metered'), WorkAssignment, work('m-1', 'm1'), WorkAccepted, 'work');
+      const switches = async () => (await scrape()).get('hashgrid_node_job_switch_seconds_count') ?? 0;
+      // A switch is observed once every lane's first chunk of the job returns.
+      await waitFor(async () => (await switches()) >= 1, 10_000, 'the first switch in the histogram');
+      await waitFor(() => agent.sharesFound >= 5, 20_000, 'shares');
+      await request(service, subjects.nodeWork('metered'), WorkAssignment, work('m-2', 'm2'), WorkAccepted, 'work');
+      const bad = await service.request(subjects.nodeWork('metered'), new TextEncoder().encode('{"v":1}'), { timeout: 2000 });
+      expect(new TextDecoder().decode(bad.data)).toMatch(/INVALID_MESSAGE/);
+      await waitFor(async () => (await switches()) >= 2, 10_000, 'two switches in the histogram');
+      await waitFor(async () => ((await scrape()).get('hashgrid_node_hashrate{backend="wasm"}') ?? 0) > 0, 10_000, 'a hashrate heartbeat');
+      const after = await scrape();
+      expect(after.get('hashgrid_node_hashrate{backend="wasm"}')).toBeGreaterThan(10_000);
+      expect(after.get('hashgrid_node_shares_found_total')).toBeGreaterThanOrEqual(5);
+      expect(after.get('hashgrid_node_job_switches_total')).toBe(2);
+      expect(after.get('hashgrid_node_job_switch_seconds_bucket{le="+Inf"}')).toBe(after.get('hashgrid_node_job_switch_seconds_count'));
+      expect(after.get('hashgrid_node_job_switch_seconds_sum')).toBeGreaterThan(0);
+      expect(after.get(`hashgrid_bus_errors_total{subject="${subjects.nodeWork('metered')}",code="INVALID_MESSAGE"}`)).toBe(1);
+    } finally {
+      await agent.stop();
+      http.close();
+      await nodeConn.close();
+      await service.close();
+    }
+  });
+});
+
+/** Prometheus text format → `name{labels}` → value, without the role label every series carries. */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const space = line.lastIndexOf(' ');
+    const series = line.slice(0, space).replace(/,?role="node"/, '').replace('{}', '').replace('{,', '{');
+    out.set(series, Number(line.slice(space + 1)));
+  }
+  return out;
+}
 
 describe('permissions', () => {
   it('refuses a node that publishes another node\'s shares or reads its work', async () => {
