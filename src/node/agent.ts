@@ -71,8 +71,8 @@ export interface NodeAgentOptions {
     onShare?: (msgId: string, at: number) => void;
     /** JetStream stored a share. */
     onShareAcked?: (msgId: string) => void;
-    /** Every lane started hashing `jobId` at `at` (reported a chunk later). */
-    onSwitched?: (jobId: string, at: number) => void;
+    /** Every lane started hashing `jobId` at `at`, `engineMs` after the node handed it to its engine (reported a chunk later). */
+    onSwitched?: (jobId: string, at: number, engineMs: number) => void;
   };
 }
 
@@ -253,7 +253,7 @@ export class NodeAgent {
       },
       onSwitched: (ms, completedAt) => {
         this.options.metrics?.switchLatency.observe(ms / 1000);
-        this.options.events?.onSwitched?.(job.assignment.jobId, completedAt - performance.timeOrigin);
+        this.options.events?.onSwitched?.(job.assignment.jobId, completedAt - performance.timeOrigin, ms);
       },
       onError: (e) => this.log(`engine error: ${e.message}`),
     });
