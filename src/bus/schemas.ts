@@ -60,10 +60,37 @@ export const Heartbeat = z.object({
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
+const evenHex = (maxBytes: number) => z.string().regex(/^([0-9a-f]{2})*$/, 'lowercase hex, whole bytes').max(maxBytes * 2);
+
 /**
- * Work for one node: a header template and the nonce window it may search.
- * `header` is 80 serialized bytes; the node rolls nothing else, so the job
- * is exhausted when the window is spent.
+ * The job's coinbase parts and an extranonce2 range: with them a node builds
+ * a fresh header (coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2 → merkle root)
+ * whenever a header's nonce window is spent, instead of running dry. Fields
+ * are those of a Stratum job (src/stratum/job.ts), in its forms.
+ */
+export const CoinbaseRoll = z.object({
+  /** Previous block hash, Stratum form (every 4-byte word swapped). */
+  prevhash: hex(32),
+  coinb1: evenHex(100_000),
+  coinb2: evenHex(100_000),
+  merkleBranch: z.array(hex(32)).max(32),
+  version: hex(4),
+  nbits: hex(4),
+  ntime: hex(4),
+  extranonce1: evenHex(16),
+  extranonce2Size: z.number().int().min(1).max(8),
+  /** The node's extranonce2 values: start, start + 1, … (big-endian numbers), `count` of them. */
+  extranonce2Start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  extranonce2Count: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});
+export type CoinbaseRoll = z.infer<typeof CoinbaseRoll>;
+
+/**
+ * Work for one node: a header template and the nonce window it may search
+ * in each header. `header` is 80 serialized bytes. Without `coinbase` the
+ * node rolls nothing, so the job is exhausted when the window is spent; with
+ * it, `header` must be the header of extranonce2Start, and the node moves to
+ * the next extranonce2 each time the window is spent, until the range is.
  */
 export const WorkAssignment = z.object({
   v,
@@ -75,6 +102,7 @@ export const WorkAssignment = z.object({
   nonceCount: z.number().int().min(1).max(2 ** 32),
   /** Share target, 64 hex digits big-endian (display form). */
   shareTarget: hex(32),
+  coinbase: CoinbaseRoll.optional(),
 });
 export type WorkAssignment = z.infer<typeof WorkAssignment>;
 
@@ -95,6 +123,8 @@ export const Share = z.object({
   header: hex(80),
   /** sha256d of the header, display hex. */
   hash: hex(32),
+  /** The extranonce2 of the header (hex, extranonce2Size bytes), when the work carried a coinbase. */
+  extranonce2: evenHex(8).optional(),
   foundAt: z.number().int().nonnegative(),
 });
 export type Share = z.infer<typeof Share>;

@@ -30,6 +30,8 @@ export const subjects = {
   allShares: `${SUBJECT_PREFIX}.shares.*`,
   /** Publish, node → anyone: the node's job ran out of nonces (Exhausted). */
   nodeExhausted: (nodeId: string) => `${SUBJECT_PREFIX}.nodes.${nodeId}.exhausted`,
+  /** Wildcard of every node's Exhausted messages. */
+  allExhausted: `${SUBJECT_PREFIX}.nodes.*.exhausted`,
   /** Distribution center `<cid>` (request/reply unless noted): see docs/protocol.md. */
   center: (cid: string) => ({
     list: `${SUBJECT_PREFIX}.center.${cid}.subaccounts.list`,

@@ -59,9 +59,9 @@ export class DemoFeeder {
     private readonly options: DemoFeederOptions,
   ) {
     this.subs = [
-      listen(nc, `hashgrid.nodes.*.exhausted`, Exhausted, 'Exhausted', (m) => {
+      listen(nc, subjects.allExhausted, Exhausted, 'Exhausted', (m) => {
         if (this.assigned.get(m.nodeId) === m.jobId) this.assigned.delete(m.nodeId);
-      }),
+      }, options.onError),
     ];
     this.timer = setInterval(() => options.assign !== false && void this.assignIdle(), 250);
     this.timer.unref();

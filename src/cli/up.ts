@@ -27,7 +27,8 @@ import { NodeAgent } from '../node/agent.js';
 import { NodePool } from '../node/pool.js';
 import { LedgerRecorder } from '../ppov/accounting.js';
 import { startLocalConsortium, type LocalConsortium } from '../ppov/local.js';
-import { parseFlags, parseIntegerFlag, untilStopped } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
+import { BUS_FLAGS, readSecret } from './bus-flags.js';
 import { defaultNodeId } from './node.js';
 import { formatRate } from './output.js';
 
@@ -38,6 +39,8 @@ node pool, a distribution center with three demo sub-accounts (open to Stratum
 V1 miners too), the scheduler, and a hashing node. Ctrl-C stops everything.
 
   --nats <url>           use this server instead of starting one
+  --user <name>          with --nats: the user to connect as (it needs the service role)
+  --password-file <path> with --nats: file holding its password (or set HASHGRID_NATS_PASSWORD)
   --state-dir <dir>      where the embedded server keeps its data
                          (default $HASHGRID_STATE_DIR or ~/.local/state/hashgrid)
   --backend <name>       auto | ${Object.keys(BACKENDS).join(' | ')} (default auto; gpu with --gpu)
@@ -52,6 +55,8 @@ export interface LocalGridOptions {
   stateDir: string;
   /** An external server; without it an embedded one is started. */
   nats?: string;
+  /** Credentials for the external server (every part of the grid connects with them), and the file the password came from. */
+  natsAuth?: { user: string; password: string; passwordFile?: string };
   backend?: BackendChoice;
   /** GPU adapter for the gpu backend (see AdapterSelector). */
   adapter?: string;
@@ -109,9 +114,11 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
     }
     const natsUrl = options.nats ?? server!.url;
     // Operators' tools (scheduler status, a second node) read the service password from here.
-    const servicePasswordFile = server ? join(options.stateDir, 'service.password') : undefined;
-    if (servicePasswordFile) writeFileSync(servicePasswordFile, `${service.password}\n`, { mode: 0o600 });
-    const auth = (c: { user: string; password: string }) => (server ? c : {});
+    const servicePasswordFile = server ? join(options.stateDir, 'service.password') : options.natsAuth?.passwordFile;
+    if (server) writeFileSync(servicePasswordFile!, `${service.password}\n`, { mode: 0o600 });
+    // The embedded server has a user per role; an external one gets the operator's credentials (if any) everywhere.
+    const external = options.natsAuth ? { user: options.natsAuth.user, password: options.natsAuth.password } : {};
+    const auth = (c: { user: string; password: string }) => (server ? c : external);
     const serviceConn: NatsConnection = await connectBus({ servers: natsUrl, name: 'hashgrid-up', ...auth(service) });
     cleanups.push(() => serviceConn.drain());
     const nodeConn: NatsConnection = await connectBus({
@@ -169,7 +176,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
       log: (line) => log(`node: ${line}`),
     });
     cleanups.push(() => agent.stop());
-    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, ledger, dashboard, server, serviceUser: service.user, servicePasswordFile, stop };
+    return { natsUrl, metricsUrl: served.url, nodeId, agent, pool, center, scheduler, subAccounts, ledger, dashboard, server, serviceUser: server ? service.user : (options.natsAuth?.user ?? service.user), servicePasswordFile, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -178,7 +185,7 @@ export async function startLocalGrid(options: LocalGridOptions): Promise<LocalGr
 
 export async function upCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    nats: { type: 'string' },
+    ...BUS_FLAGS,
     'state-dir': { type: 'string' },
     backend: { type: 'string' },
     gpu: { type: 'string' },
@@ -193,6 +200,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     process.stdout.write(UP_HELP);
     return 0;
   }
+  // The embedded server makes its own users: credentials are for a server given with --nats.
+  if (!values.nats && (values.user || values['password-file'])) throw new UsageError(values.user ? '--user' : '--password-file', 'only with --nats');
   const { choice: backend, adapter } = await backendAndGpuFlags(values.backend, values.gpu, 'auto');
   const threads = values.threads === undefined ? undefined : parseIntegerFlag('--threads', values.threads, 1, 1024);
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
@@ -205,6 +214,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const grid = await startLocalGrid({
     stateDir,
     ...(values.nats ? { nats: values.nats } : {}),
+    ...(values.user ? { natsAuth: natsAuthFromFlags(values.user, values['password-file']) } : {}),
     backend,
     ...(adapter !== undefined ? { adapter } : {}),
     ...(threads ? { threads } : {}),
@@ -244,4 +254,10 @@ export async function upCommand(argv: string[]): Promise<number> {
   await closeAllGpus();
   out('stopped');
   return 0;
+}
+
+/** --user with --password-file (or $HASHGRID_NATS_PASSWORD), as `hashgrid node` takes them. */
+function natsAuthFromFlags(user: string, passwordFile: string | undefined): NonNullable<LocalGridOptions['natsAuth']> {
+  const password = passwordFile ? readSecret('--password-file', passwordFile) : (process.env.HASHGRID_NATS_PASSWORD ?? '');
+  return { user, password, ...(passwordFile ? { passwordFile } : {}) };
 }

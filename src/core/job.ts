@@ -43,6 +43,8 @@ export interface Hit {
   header: Uint8Array;
   /** Raw sha256d digest (internal order). */
   hash: Uint8Array;
+  /** When the backend found it (wall-clock ms, performance.timeOrigin + now), where it says. */
+  foundAt?: number;
 }
 
 export const NONCES_PER_HEADER = 2 ** 32;

@@ -21,6 +21,13 @@ export interface ChunkRequest {
    * chunk at a time, so a mixed backend can give each lane a fixed part.
    */
   lane?: number;
+  /**
+   * Told of a hit as soon as the backend knows it, before the chunk returns
+   * (`foundAt`: wall-clock ms). Hits told this way are left out of the
+   * result's `hits` and `found`. A backend may also report every hit only
+   * in the result.
+   */
+  onHit?(nonce: number, foundAt: number): void;
 }
 
 export interface ChunkResult {
@@ -46,6 +53,12 @@ export interface Backend {
   readonly initialChunk: number;
   runChunk(request: ChunkRequest): Promise<ChunkResult>;
   close(): Promise<void>;
+  /**
+   * A backend made of parts (a GPU and wasm threads): the parts, and which
+   * part runs each engine lane, so hashrate is reported per part.
+   */
+  readonly parts?: readonly Backend[];
+  partOfLane?(lane: number): number;
 }
 
 /** The shared epoch word: engine writes, backends read. */

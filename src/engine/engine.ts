@@ -29,6 +29,16 @@ export interface EngineOptions {
   meterWindowMs?: number;
 }
 
+/** One backend part's share of the engine's work (see HashEngine.backendRates). */
+export interface BackendRate {
+  backend: string;
+  lanes: number;
+  /** Hashes per second over the meter window. */
+  hashrate: number;
+  /** Hashes since the engine started. */
+  hashes: number;
+}
+
 export interface ScanOptions {
   /** Called after each chunk with the nonces hashed so far. */
   onProgress?(hashed: number, total: number): void;
@@ -162,6 +172,8 @@ export class HashEngine {
    */
   private readonly laneRates: number[];
   private readonly pumps: Promise<void>[];
+  /** One meter per backend part (one in all for a plain backend), so each part's hashrate is known. */
+  private readonly partMeters: HashrateMeter[];
 
   /**
    * @param backend what hashes; its epoch word must be `epochWord` (see createEngine).
@@ -175,7 +187,24 @@ export class HashEngine {
     this.meter = new HashrateMeter(options.meterWindowMs ?? 10_000);
     this.wakeup = new Promise((r) => (this.wake = r));
     this.laneRates = Array.from({ length: backend.lanes }, () => 0);
+    this.partMeters = Array.from({ length: backend.parts?.length ?? 1 }, () => new HashrateMeter(options.meterWindowMs ?? 10_000));
     this.pumps = Array.from({ length: backend.lanes }, (_, lane) => this.pump(lane));
+  }
+
+  /**
+   * Each backend part's lanes, hashrate over the meter window and hashes so
+   * far: one entry for a plain backend, one per part for a mix. Names are
+   * the parts' own (`gpu`, `wasm`); a name a second part shares gets `#2`, `#3`….
+   */
+  backendRates(now = Date.now()): BackendRate[] {
+    const parts = this.backend.parts ?? [this.backend];
+    const seen = new Map<string, number>();
+    return parts.map((part, i) => {
+      const n = (seen.get(part.name) ?? 0) + 1;
+      seen.set(part.name, n);
+      const meter = this.partMeters[i]!;
+      return { backend: n === 1 ? part.name : `${part.name}#${n}`, lanes: part.lanes, hashrate: meter.rate(now), hashes: meter.totalHashes };
+    });
   }
 
   /** Hashes `range.count` nonces from `range.start`; resolves with the verified hits. */
@@ -294,7 +323,19 @@ export class HashEngine {
       const issued = chunk;
       work.outstanding++;
       const running = this.backend
-        .runChunk({ header: issued.header, target: work.target, params: issued.params, start: issued.start, count: issued.count, epoch: work.epoch, lane })
+        .runChunk({
+          header: issued.header,
+          target: work.target,
+          params: issued.params,
+          start: issued.start,
+          count: issued.count,
+          epoch: work.epoch,
+          lane,
+          // A hit found before the chunk returns goes out now; one of replaced work never does.
+          onHit: (nonce, foundAt) => {
+            if (work.epoch === this.epoch) this.deliverHit(work, issued, nonce, foundAt);
+          },
+        })
         .then(
           (result) => {
             work.outstanding--;
@@ -325,6 +366,7 @@ export class HashEngine {
 
   private absorb(work: Work, chunk: Chunk, result: ChunkResult, lane: number): void {
     this.meter.record(result.hashes);
+    this.partMeters[this.backend.partOfLane?.(lane) ?? 0]?.record(result.hashes);
     if (!work.laneStarts.has(lane)) {
       work.laneStarts.set(lane, result.startedAt);
       if (work.laneStarts.size === this.backend.lanes) {
@@ -344,28 +386,32 @@ export class HashEngine {
       work.droppedHits += dropped;
       work.listener.onOverflow?.(dropped, work.jobId);
     }
-    for (const nonce of result.hits) {
-      const header = withNonce(chunk.header, nonce);
-      const hash = sha256d(header);
-      // Every hit is re-verified on the reference: a mismatch is a backend fault, never a share.
-      if (!meetsTarget(hash, work.target)) {
-        this.fail(
-          work,
-          new HashgridError(ErrorCode.HIT_VERIFICATION_FAILED, `${this.backend.name} reported nonce ${nonce} but its hash does not meet the target`, {
-            backend: this.backend.name,
-            jobId: work.jobId,
-            nonce,
-          }),
-        );
-        return;
-      }
-      work.listener.onHit?.({ jobId: work.jobId, roll: chunk.roll, nonce, header, hash });
-    }
+    for (const nonce of result.hits) if (!this.deliverHit(work, chunk, nonce)) return;
     work.listener.onProgress?.(work.hashes, work.total);
     if (work.allHandedOut && work.outstanding === 0 && work.listener.onComplete) {
       work.done = true;
       work.listener.onComplete();
     }
+  }
+
+  /** Re-verifies a backend's hit on the reference and hands it on; false (and the work failed) if it does not verify. */
+  private deliverHit(work: Work, chunk: Chunk, nonce: number, foundAt?: number): boolean {
+    const header = withNonce(chunk.header, nonce);
+    const hash = sha256d(header);
+    // Every hit is re-verified on the reference: a mismatch is a backend fault, never a share.
+    if (!meetsTarget(hash, work.target)) {
+      this.fail(
+        work,
+        new HashgridError(ErrorCode.HIT_VERIFICATION_FAILED, `${this.backend.name} reported nonce ${nonce} but its hash does not meet the target`, {
+          backend: this.backend.name,
+          jobId: work.jobId,
+          nonce,
+        }),
+      );
+      return false;
+    }
+    work.listener.onHit?.({ jobId: work.jobId, roll: chunk.roll, nonce, header, hash, ...(foundAt !== undefined ? { foundAt } : {}) });
+    return true;
   }
 
   private fail(work: Work, error: Error): void {

@@ -125,4 +125,4 @@ export async function openEngine(options: CreateEngineOptions = {}): Promise<Has
 }
 
 export { HashEngine } from './engine.js';
-export type { EngineOptions, MiningListener, ScanOptions, ScanResult } from './engine.js';
+export type { BackendRate, EngineOptions, MiningListener, ScanOptions, ScanResult } from './engine.js';

@@ -14,22 +14,28 @@ export class MixBackend implements Backend {
   readonly name: string;
   readonly lanes: number;
   readonly initialChunk: number;
-  private readonly partOfLane: { part: Backend; lane: number }[] = [];
+  private readonly lanesOf: { part: Backend; index: number; lane: number }[] = [];
 
   constructor(readonly parts: readonly Backend[]) {
     if (parts.length === 0) throw new Error('MixBackend: no parts');
     this.name = parts.map((p) => p.name).join('+');
-    for (const part of parts) for (let lane = 0; lane < part.lanes; lane++) this.partOfLane.push({ part, lane });
-    this.lanes = this.partOfLane.length;
+    parts.forEach((part, index) => {
+      for (let lane = 0; lane < part.lanes; lane++) this.lanesOf.push({ part, index, lane });
+    });
+    this.lanes = this.lanesOf.length;
     // Before a lane has a rate, start small: the slowest part must not get a huge first chunk.
     this.initialChunk = Math.min(...parts.map((p) => p.initialChunk));
   }
 
   runChunk(request: ChunkRequest): Promise<ChunkResult> {
     const lane = request.lane ?? 0;
-    const target = this.partOfLane[lane];
+    const target = this.lanesOf[lane];
     if (!target) throw new Error(`MixBackend: lane ${lane} of ${this.lanes}`);
     return target.part.runChunk({ ...request, lane: target.lane });
+  }
+
+  partOfLane(lane: number): number {
+    return this.lanesOf[lane]?.index ?? 0;
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,7 @@ import { isValidNodeId, NODE_SERVICE_NAME, subjects } from '../bus/subjects.js';
 import { createEngine, gpuBackendsOf, type BackendSpec, type HashEngine } from '../engine/index.js';
 import type { AdapterSelector } from '../engine/gpu/webgpu.js';
 import type { NodeMetrics } from '../metrics/metrics.js';
+import { rollingHeaders } from './coinbase-roll.js';
 import { ShareOutbox } from './outbox.js';
 import { hardwareProfile } from './profile.js';
 
@@ -69,12 +70,12 @@ export interface NodeAgentOptions {
   profile?: HardwareProfile;
   /** Observers, for tests and benchmarks (times are performance.now()). */
   events?: {
-    /** A share was handed to the outbox. */
+    /** A share was handed to the outbox; `at` is when the engine found it (the backend's clock where it reports one). */
     onShare?: (msgId: string, at: number) => void;
     /** JetStream stored a share. */
     onShareAcked?: (msgId: string) => void;
-    /** Every lane started hashing `jobId` at `at` (reported a chunk later). */
-    onSwitched?: (jobId: string, at: number) => void;
+    /** Every lane started hashing `jobId` at `at`, `engineMs` after the node handed it to its engine (reported a chunk later). */
+    onSwitched?: (jobId: string, at: number, engineMs: number) => void;
   };
 }
 
@@ -85,12 +86,14 @@ export class NodeAgent {
   /** Hits lost to a full backend hit buffer (also logged, and counted in hashgrid_node_hits_dropped_total). */
   droppedHits = 0;
   private overflowLoggedAt = -Infinity;
-  /** Calibrated hashes per second of the engine at start. */
+  /** Calibrated hashes per second of the engine at start (every backend together). */
   calibratedRate = 0;
+  /** Calibrated hashes per second of each backend (each part of a mix), as registered. */
+  calibrated: { backend: string; lanes: number; hashrate: number }[] = [];
   private readonly engine: HashEngine;
   private readonly outbox: ShareOutbox;
   private service: Service | undefined;
-  private job: { assignment: WorkAssignment; mining: MiningJob } | undefined;
+  private job: { assignment: WorkAssignment; mining: MiningJob; extranonce2?: (roll: number) => string } | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatMs: number;
   private seq = 0;
@@ -174,19 +177,22 @@ export class NodeAgent {
   }
 
   private async calibrate(ms: number): Promise<void> {
+    this.calibrated = this.engine.backendRates().map(({ backend, lanes }) => ({ backend, lanes, hashrate: 0 }));
     if (ms <= 0) return;
     const header = new Uint8Array(80);
     await this.engine.scan({ header, start: 0, count: 1 << 16, target: 1n }); // warm up
-    let hashes = 0;
+    const before = this.engine.backendRates();
     const t0 = performance.now();
     let start = 1 << 16;
     while (performance.now() - t0 < ms) {
       const r = await this.engine.scan({ header, start, count: 1 << 20, target: 1n });
-      hashes += r.hashes;
       start += r.hashes;
     }
-    this.calibratedRate = (hashes * 1000) / (performance.now() - t0);
-    this.log(`calibrated ${this.engine.backend.name}: ${(this.calibratedRate / 1e6).toFixed(2)} MH/s`);
+    const seconds = (performance.now() - t0) / 1000;
+    // Per part: a mix's GPU and wasm threads are registered (and scheduled) by what each does.
+    this.calibrated = this.engine.backendRates().map(({ backend, lanes, hashes }, i) => ({ backend, lanes, hashrate: (hashes - before[i]!.hashes) / seconds }));
+    this.calibratedRate = this.calibrated.reduce((sum, b) => sum + b.hashrate, 0);
+    this.log(`calibrated ${this.calibrated.map((b) => `${b.backend} ${(b.hashrate / 1e6).toFixed(2)} MH/s`).join(', ')}`);
   }
 
   private async serve(): Promise<void> {
@@ -216,13 +222,15 @@ export class NodeAgent {
       if (work.nonceStart + work.nonceCount > 2 ** 32) {
         throw new HashgridError(ErrorCode.INVALID_NONCE_RANGE, `WorkAssignment: nonceStart + nonceCount must be <= 2^32`);
       }
+      // With the coinbase the node rolls extranonce2 when the window is spent; without, it has one header.
+      const rolling = work.coinbase ? rollingHeaders(work.coinbase, header) : undefined;
       const mining: MiningJob = {
         id: work.jobId,
         target,
         nonces: { start: work.nonceStart, count: work.nonceCount },
-        header: (roll) => (roll === 0 ? header : undefined),
+        header: rolling ? rolling.header : (roll) => (roll === 0 ? header : undefined),
       };
-      this.job = { assignment: work, mining };
+      this.job = { assignment: work, mining, ...(rolling ? { extranonce2: rolling.extranonce2 } : {}) };
       this.options.metrics?.jobSwitches.inc();
       if (this.state !== 'paused') this.mine();
       msg.respond(encode(WorkAccepted, { v: SCHEMA_VERSION, jobId: work.jobId }));
@@ -259,7 +267,7 @@ export class NodeAgent {
     const job = this.job!;
     this.state = 'mining';
     this.engine.mine(job.mining, {
-      onHit: (hit) => this.publishShare(job.assignment, hit),
+      onHit: (hit) => this.publishShare(job.assignment, hit, job.extranonce2?.(hit.roll)),
       onExhausted: () => {
         this.log(`job ${job.assignment.jobId} exhausted`);
         this.options.nc.publish(subjects.nodeExhausted(this.nodeId), encode(Exhausted, { v: SCHEMA_VERSION, nodeId: this.nodeId, jobId: job.assignment.jobId }));
@@ -267,7 +275,7 @@ export class NodeAgent {
       },
       onSwitched: (ms, completedAt) => {
         this.options.metrics?.switchLatency.observe(ms / 1000);
-        this.options.events?.onSwitched?.(job.assignment.jobId, completedAt - performance.timeOrigin);
+        this.options.events?.onSwitched?.(job.assignment.jobId, completedAt - performance.timeOrigin, ms);
       },
       onError: (e) => this.log(`engine error: ${e.message}`),
       onOverflow: (dropped) => this.onOverflow(job.assignment, dropped),
@@ -286,7 +294,7 @@ export class NodeAgent {
     );
   }
 
-  private publishShare(work: WorkAssignment, hit: Hit): void {
+  private publishShare(work: WorkAssignment, hit: Hit, extranonce2?: string): void {
     this.sharesFound++;
     this.options.metrics?.shares.inc();
     const share = {
@@ -297,11 +305,12 @@ export class NodeAgent {
       nonce: hit.nonce,
       header: bytesToHex(hit.header),
       hash: hashToDisplayHex(hit.hash),
-      foundAt: Date.now(),
+      ...(extranonce2 !== undefined ? { extranonce2 } : {}),
+      foundAt: Math.round(hit.foundAt ?? Date.now()),
     } as const;
     // The id makes retries idempotent: the same share is stored once.
     const msgId = `${this.nodeId}:${work.jobId}:${hit.roll}:${hit.nonce}`;
-    this.options.events?.onShare?.(msgId, performance.now());
+    this.options.events?.onShare?.(msgId, hit.foundAt !== undefined ? hit.foundAt - performance.timeOrigin : performance.now());
     this.outbox.push(subjects.share(this.nodeId), encode(Share, share), msgId);
   }
 
@@ -314,15 +323,15 @@ export class NodeAgent {
 
   private heartbeatNow(): void {
     if (this.stopped || this.options.nc.isClosed()) return;
-    const rate = this.engine.meter.rate();
-    this.options.metrics?.hashrate.set({ backend: this.engine.backend.name }, rate);
+    const rates = this.engine.backendRates();
+    for (const { backend, hashrate } of rates) this.options.metrics?.hashrate.set({ backend }, hashrate);
     const beat = {
       v: SCHEMA_VERSION,
       nodeId: this.nodeId,
       seq: this.seq++,
       state: this.state,
       ...(this.job ? { jobId: this.job.assignment.jobId } : {}),
-      hashrate: { [this.engine.backend.name]: rate },
+      hashrate: Object.fromEntries(rates.map((r) => [r.backend, r.hashrate])),
       sharesFound: this.sharesFound,
       uptimeSeconds: (Date.now() - this.startedAt) / 1000,
     } as const;
@@ -336,7 +345,7 @@ export class NodeAgent {
       nodeId: this.nodeId,
       version: HASHGRID_VERSION,
       profile: this.profile,
-      backends: [{ backend: this.engine.backend.name, lanes: this.engine.backend.lanes, hashrate: this.calibratedRate }],
+      backends: this.calibrated,
     };
   }
 

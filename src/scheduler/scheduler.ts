@@ -458,7 +458,7 @@ export class Scheduler {
         this.event('plan-changed', `${c.action} ${c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`}`);
         return this.status();
       }, opts),
-      listen(this.options.nc, 'hashgrid.nodes.*.exhausted', Exhausted, 'Exhausted', (m) => {
+      listen(this.options.nc, subjects.allExhausted, Exhausted, 'Exhausted', (m) => {
         // A node spent its header: next rotation gives it a new extranonce2.
         const r = this.rotation.get(m.nodeId);
         if (r) r.account = undefined;

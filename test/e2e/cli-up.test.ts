@@ -3,8 +3,10 @@
  * cleanly, leave no process behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { authorizationBlock, randomPassword } from '../../src/bus/auth.js';
 import { PACKAGE_ROOT } from '../../src/engine/paths.js';
 import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 
@@ -106,6 +108,36 @@ describe('hashgrid up', () => {
     up.child.kill('SIGKILL');
     await up.exited;
     await waitFor(() => processesMentioning(state).length === 0, 5000, 'no process left');
+  });
+});
+
+describe('hashgrid up --nats on a server with authentication', () => {
+  it('connects with --user and --password-file, hashes and stops; without them it is refused', async () => {
+    const admin = { user: 'grid-admin', password: randomPassword() };
+    const server = await startServer({ authorization: authorizationBlock([{ credential: admin, role: 'service' }]) });
+    const state = tempDir('hashgrid-up-auth-');
+    const passwordFile = join(state, 'nats.password');
+    writeFileSync(passwordFile, `${admin.password}\n`, { mode: 0o600 });
+
+    const up = run(['up', '--nats', server.url, '--user', admin.user, '--password-file', passwordFile, '--state-dir', state, '--for', '8', '--threads', '1']);
+    expect(await up.exited, up.err()).toBe(0);
+    const out = up.out();
+    expect(out).toMatch(new RegExp(`^nats +${server.url.replace(/[.]/g, '\\.')}$`, 'm'));
+    const last = out.trimEnd().split('\n').filter((l) => l.startsWith('hashrate')).at(-1)!;
+    expect(Number(/shares (\d+) accepted/.exec(last)![1])).toBeGreaterThan(0);
+    // The status hint names the same credentials, and the password appears nowhere.
+    expect(out).toMatch(new RegExp(`--user ${admin.user} --password-file ${passwordFile}`));
+    expect(out + up.err()).not.toContain(admin.password);
+
+    const refused = run(['up', '--nats', server.url, '--state-dir', state, '--for', '3', '--threads', '1']);
+    expect(await refused.exited).not.toBe(0);
+    expect(refused.err()).toMatch(/authoriz|authenticat/i);
+  });
+
+  it('rejects --user without --nats with exit code 2', () => {
+    const r = spawnSync(process.execPath, [BIN, 'up', '--user', 'someone'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--user: only with --nats/);
   });
 });
 

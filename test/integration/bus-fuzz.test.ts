@@ -12,12 +12,12 @@ import { MAX_TARGET, targetToHex } from '../../src/core/target.js';
 import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
 import type { z } from 'zod';
-import { Control, Heartbeat, NodeRegister, SCHEMA_VERSION, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
+import { Control, ErrorReply, Exhausted, Heartbeat, NodeDescribe, NodeRegister, SCHEMA_VERSION, WorkAccepted, WorkAssignment } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
 import { DemoFeeder } from '../../src/center/demo-feeder.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { NodePool } from '../../src/node/pool.js';
-import { badPayloads, expectTypedErrorReplies } from '../helpers/fuzz.js';
+import { badPayloads, expectTypedErrorReplies, TYPED_CODES } from '../helpers/fuzz.js';
 import { startServer, stopAll, waitFor } from '../helpers/nats.js';
 
 const validWork = {
@@ -68,6 +68,7 @@ describe('fuzzed bus messages', () => {
   const requestSubjects: [string, () => string, Record<string, unknown>, z.ZodType][] = [
     ['node work', () => subjects.nodeWork('fuzzed'), validWork, WorkAssignment],
     ['node control', () => subjects.nodeControl('fuzzed'), { v: SCHEMA_VERSION, action: 'pause' }, Control],
+    ['node describe', () => subjects.nodeDescribe('fuzzed'), { v: SCHEMA_VERSION }, NodeDescribe],
     [
       'pool registration',
       () => subjects.nodeRegister,
@@ -108,6 +109,18 @@ describe('fuzzed bus messages', () => {
     const seen = pool.get('fuzzed')!.lastSeen;
     await waitFor(() => pool.get('fuzzed')!.lastSeen > seen, 2000, 'a real heartbeat');
     expect(pool.get('fuzzed')!.alive).toBe(true);
+  });
+
+  it('published Exhausted messages: bad ones are counted and dropped, the node keeps its job', async () => {
+    const subject = subjects.nodeExhausted('fuzzed');
+    const before = counted.filter((c) => c.subject === subject).length;
+    const payloads = fc.sample(badPayloads({ v: SCHEMA_VERSION, nodeId: 'fuzzed', jobId: 'steady' }, Exhausted), 40);
+    for (const p of payloads) service.publish(subject, p);
+    await service.flush();
+    await waitFor(() => counted.filter((c) => c.subject === subject).length - before >= payloads.length, 5000, 'bad Exhausted messages counted');
+    expect(counted.filter((c) => c.subject === subject).every((c) => TYPED_CODES.includes(c.code))).toBe(true);
+    // The node kept its job through all of it.
+    expect(agent.currentJobId).toBe('steady');
   });
 
   it('still serves valid requests after all that', async () => {

@@ -12,6 +12,7 @@ import { hashToBigInt, hashToDisplayHex, sha256d } from '../../src/core/sha256d.
 import { bitsToTarget, MAX_TARGET } from '../../src/core/target.js';
 import { createEpochWord, type Backend, type ChunkRequest } from '../../src/engine/backend.js';
 import { HashEngine } from '../../src/engine/engine.js';
+import { MixBackend } from '../../src/engine/mix.js';
 import { createEngine } from '../../src/engine/index.js';
 import { PoolBackend } from '../../src/engine/wasm/pool-backend.js';
 import { bitcoinHeaders } from '../helpers/vectors.js';
@@ -123,12 +124,13 @@ describe('chunks and workers', () => {
   });
 });
 
+const easyJob = (id: string, seed: number): MiningJob => ({
+  id,
+  target: MAX_TARGET / 64n, // about one hit per 64 nonces: a job that hits all the time
+  header: (r) => (r === 0 ? new Uint8Array(80).fill(seed) : undefined),
+});
+
 describe('cancellation', () => {
-  const easyJob = (id: string, seed: number): MiningJob => ({
-    id,
-    target: MAX_TARGET / 64n, // about one hit per 64 nonces: a job that hits all the time
-    header: (r) => (r === 0 ? new Uint8Array(80).fill(seed) : undefined),
-  });
 
   it('abandons a long chunk part-way instead of finishing it', async () => {
     // One chunk of 2^26 nonces takes over ten seconds at a few MH/s per thread.
@@ -190,9 +192,86 @@ describe('cancellation', () => {
   });
 });
 
+describe('the shared-memory lane boards', () => {
+  const blockMainThread = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+
+  it('reports a hit while its chunk is still hashing', async () => {
+    // One chunk of 2^24 nonces runs for seconds; the meter only counts a chunk once it returns.
+    const e = engine({ chunkSize: 1 << 24, threads: 1 });
+    const first = await new Promise<{ hit: Hit; meteredHashes: number }>((resolve) =>
+      e.mine(easyJob('early', 7), { onHit: (hit) => resolve({ hit, meteredHashes: e.meter.totalHashes }) }),
+    );
+    e.stop();
+    expect(first.meteredHashes).toBe(0);
+    expect(first.hit.foundAt).toBeGreaterThan(0);
+    expect(sha256d(first.hit.header)).toEqual(first.hit.hash);
+    expect(hashToBigInt(first.hit.hash) <= MAX_TARGET / 64n).toBe(true);
+  });
+
+  it('gets every lane onto new work while the main thread is blocked', async () => {
+    const e = engine({ threads: 2 });
+    e.mine(easyJob('before', 1), {});
+    await new Promise((r) => setTimeout(r, 300));
+    const switched = new Promise<number>((resolve) => e.mine(easyJob('after', 2), { onSwitched: resolve }));
+    // Let the engine post the new chunks (microtasks only: no worker message can be handled).
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    const blockedMs = 600;
+    blockMainThread(blockedMs);
+    const latency = await switched;
+    e.stop();
+    // A hand-off through the main thread would have waited out the whole block.
+    expect(latency).toBeLessThan(blockedMs / 2);
+  });
+
+  it('lets no early hit of the old job out after rapid switches', async () => {
+    const e = engine({ chunkSize: 1 << 22 });
+    const seen: { jobId: string; current: string }[] = [];
+    let current = 'job-0';
+    for (let i = 0; i < 12; i++) {
+      current = `job-${i}`;
+      e.mine(easyJob(current, i + 10), { onHit: (h) => seen.push({ jobId: h.jobId, current }) });
+      await new Promise((r) => setTimeout(r, 15 + (i % 3) * 20));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    e.stop();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((s) => s.jobId !== s.current)).toEqual([]);
+  });
+});
+
+describe('hashrate per backend part', () => {
+  it('meters each part of a mixed backend on its own', async () => {
+    const epochWord = createEpochWord();
+    const mix = new MixBackend([
+      new PoolBackend({ kernel: 'simd', epochWord, threads: 1 }),
+      new PoolBackend({ kernel: 'reference', epochWord, threads: 1 }),
+      new PoolBackend({ kernel: 'simd', epochWord, threads: 1 }),
+    ]);
+    const e = new HashEngine(mix, epochWord);
+    engines.push(e);
+    e.mine({ id: 'parts', target: 1n, header: (r) => (r === 0 ? new Uint8Array(80) : undefined) }, {});
+    await new Promise((r) => setTimeout(r, 1500));
+    e.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    const rates = e.backendRates();
+    expect(rates.map((r) => [r.backend, r.lanes])).toEqual([
+      ['wasm', 1],
+      ['reference', 1],
+      ['wasm#2', 1],
+    ]);
+    for (const r of rates) expect(r.hashes).toBeGreaterThan(0);
+    // The wasm kernel is an order of magnitude faster than @noble/hashes.
+    expect(rates[0]!.hashes).toBeGreaterThan(rates[1]!.hashes);
+    expect(rates.reduce((s, r) => s + r.hashes, 0)).toBe(e.meter.totalHashes);
+  });
+});
+
 describe('the reference re-check', () => {
-  it('turns a hit the reference rejects into HIT_VERIFICATION_FAILED, never a hit', async () => {
-    // A real backend whose results are tampered with: the engine must catch the lie.
+  /** A real backend that also reports nonce `start` of every chunk as a hit, in its result or early. */
+  const lyingEngine = (early: boolean) => {
     const epochWord = createEpochWord();
     const real = new PoolBackend({ kernel: 'simd', epochWord, threads: 1 });
     const lying: Backend = {
@@ -200,13 +279,23 @@ describe('the reference re-check', () => {
       lanes: real.lanes,
       initialChunk: real.initialChunk,
       runChunk: async (req: ChunkRequest) => {
+        if (early) req.onHit?.(req.start, Date.now());
         const r = await real.runChunk(req);
-        return { ...r, hits: [...r.hits, req.start], found: r.found + 1 };
+        return early ? r : { ...r, hits: [...r.hits, req.start], found: r.found + 1 };
       },
       close: () => real.close(),
     };
     const e = new HashEngine(lying, epochWord);
     engines.push(e);
+    return e;
+  };
+
+  it.each([
+    ['in its result', false],
+    ['early, before its chunk returns', true],
+  ])('turns a hit the reference rejects (reported %s) into HIT_VERIFICATION_FAILED, never a hit', async (_, early) => {
+    // A real backend whose reports are tampered with: the engine must catch the lie.
+    const e = lyingEngine(early);
     const header = parseHeaderHex(headers[0]!.header);
     const scan = e.scan({ header, start: 0, count: 4096, target: bitsToTarget(headers[0]!.bits) });
     await expect(scan).rejects.toMatchObject({ code: ErrorCode.HIT_VERIFICATION_FAILED, data: { nonce: 0 } });

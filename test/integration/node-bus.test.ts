@@ -9,6 +9,7 @@ import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../src/core/bytes.js';
 import { encodeHeader } from '../../src/core/header.js';
+import { buildHeader } from '../../src/stratum/job.js';
 import { hashToDisplayHex, meetsTarget, sha256d } from '../../src/core/sha256d.js';
 import { MAX_TARGET, targetToHex } from '../../src/core/target.js';
 import { authorizationBlock, nodeInboxPrefix, randomPassword } from '../../src/bus/auth.js';
@@ -20,7 +21,9 @@ import { NODE_SERVICE_NAME, streams, subjects } from '../../src/bus/subjects.js'
 import { ensureSharesStream } from '../../src/bus/jetstream.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { NodePool } from '../../src/node/pool.js';
-import { startServer, stopAll, waitFor } from '../helpers/nats.js';
+import { freePort } from '../../src/bus/server.js';
+import { createRegistry, nodeMetrics, serveMetrics } from '../../src/metrics/metrics.js';
+import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 
 const EASY = MAX_TARGET / 4096n; // one share per ~4096 hashes: hundreds per second
 
@@ -167,6 +170,185 @@ describe('a node on the bus', () => {
     expect(agent.currentJobId).toBeUndefined();
   });
 });
+
+describe('an assignment that carries its coinbase', () => {
+  const coinbase = {
+    prevhash: bytesToHex(sha256d(new TextEncoder().encode('prev'))),
+    coinb1: '01000000010000'.padEnd(84, 'a'),
+    coinb2: 'ffffffff'.padEnd(60, 'b'),
+    merkleBranch: [bytesToHex(sha256d(new TextEncoder().encode('sibling')))],
+    version: '20000000',
+    nbits: '1d00ffff',
+    ntime: '65000000',
+    extranonce1: 'deadbeef',
+    extranonce2Size: 4,
+    extranonce2Start: 7,
+    extranonce2Count: 3,
+  };
+  const stratumJob = { ...coinbase, jobId: 'x', cleanJobs: false };
+  const headerOf = (extranonce2: string, nonce = 0) =>
+    buildHeader(stratumJob, { extranonce1: coinbase.extranonce1, extranonce2, ntime: coinbase.ntime, nonce: nonce.toString(16).padStart(8, '0') });
+  const TARGET = MAX_TARGET / 64n;
+  // A tiny window per header stands in for 2^32 nonces: the node must roll to go on.
+  const WINDOW = 4096;
+  const assignment = (extra: Partial<typeof coinbase> = {}, header = headerOf('00000007')) => ({
+    v: SCHEMA_VERSION,
+    jobId: 'rolling',
+    owner: 'bob',
+    header: bytesToHex(header),
+    nonceStart: 1000,
+    nonceCount: WINDOW,
+    shareTarget: targetToHex(TARGET),
+    coinbase: { ...coinbase, ...extra },
+  });
+  let service: NatsConnection;
+  let nodeConn: NatsConnection;
+  let agent: NodeAgent;
+
+  beforeAll(async () => {
+    const server = await startServer();
+    service = await connectBus({ servers: server.url });
+    await ensureSharesStream(service);
+    nodeConn = await connectBus({ servers: server.url });
+    agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'node-roll', threads: 1, calibrateMs: 0 });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await nodeConn?.close();
+    await service?.close();
+  });
+
+  it('rolls extranonce2 when a header\'s window is spent, through the whole range', async () => {
+    const shares: Share[] = [];
+    service.subscribe(subjects.share('node-roll'), { callback: (_, m) => void shares.push(decode(Share, m.data, 'Share')) });
+    const exhausted = service.subscribe(subjects.nodeExhausted('node-roll'), { max: 1 });
+    await service.flush();
+    await request(service, subjects.nodeWork('node-roll'), WorkAssignment, assignment(), WorkAccepted, 'work');
+    for await (const _ of exhausted) break;
+
+    // The reference's count over every window of the range: the node searched each in full, once.
+    const extranonces = ['00000007', '00000008', '00000009'];
+    let expected = 0;
+    for (const en2 of extranonces) for (let n = 1000; n < 1000 + WINDOW; n++) if (meetsTarget(sha256d(headerOf(en2, n)), TARGET)) expected++;
+    await waitFor(() => shares.length >= expected, 10_000, `${expected} shares`);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(shares).toHaveLength(expected);
+    expect(new Set(shares.map((s) => s.extranonce2))).toEqual(new Set(extranonces));
+    for (const share of shares) {
+      expect(share.header).toBe(bytesToHex(headerOf(share.extranonce2!, share.nonce)));
+      expect(hashToDisplayHex(sha256d(hexToBytes(share.header, 80)))).toBe(share.hash);
+      expect(share.owner).toBe('bob');
+    }
+  });
+
+  it('refuses a coinbase that does not give the header, or a range wider than extranonce2Size', async () => {
+    const reply = async (work: unknown) => {
+      const m = await service.request(subjects.nodeWork('node-roll'), new TextEncoder().encode(JSON.stringify(work)), { timeout: 5000 });
+      return JSON.parse(new TextDecoder().decode(m.data)) as { error?: { code: string; message: string } };
+    };
+    expect((await reply(assignment({}, headerOf('00000008')))).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/extranonce2Start/) });
+    expect((await reply(assignment({ extranonce2Size: 1, extranonce2Start: 250, extranonce2Count: 10 }))).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/2\^8/),
+    });
+    // State intact: the node still takes a good assignment.
+    const ok = await request(service, subjects.nodeWork('node-roll'), WorkAssignment, { ...assignment(), jobId: 'again' }, WorkAccepted, 'work');
+    expect(ok.jobId).toBe('again');
+  });
+});
+
+describe('through a nats-server restart', () => {
+  it('reconnects, registers again and keeps delivering shares', async () => {
+    const stateDir = tempDir();
+    const port = await freePort();
+    const first = await startServer({ stateDir, port });
+    const service = await connectBus({ servers: first.url });
+    await ensureSharesStream(service);
+    const registrations: number[] = [];
+    service.subscribe(subjects.nodeRegister, { callback: () => void registrations.push(Date.now()) });
+    const pool = new NodePool(service, { heartbeatMs: 200 });
+    const received: number[] = [];
+    service.subscribe(subjects.share('restarted'), { callback: () => void received.push(Date.now()) });
+    const nodeConn = await connectBus({ servers: first.url });
+    const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'restarted', threads: 1, calibrateMs: 0 });
+    try {
+      await waitFor(() => pool.get('restarted') !== undefined, 10_000, 'registration');
+      await request(service, subjects.nodeWork('restarted'), WorkAssignment, work('job-r', 'r'), WorkAccepted, 'work');
+      await waitFor(() => received.length >= 5, 20_000, 'shares before the restart');
+
+      await first.stop();
+      const stoppedAt = Date.now();
+      const registeredBefore = registrations.length;
+      await new Promise((r) => setTimeout(r, 500));
+      // Same port, same store: what a supervisor restarting the server does.
+      await startServer({ stateDir, port });
+      await waitFor(() => registrations.length > registeredBefore, 20_000, 'registration after the restart');
+      await waitFor(() => received.filter((t) => t > stoppedAt).length >= 5, 20_000, 'shares after the restart');
+      expect(agent.currentJobId).toBe('job-r');
+      await waitFor(() => pool.get('restarted')!.alive && Date.now() - pool.get('restarted')!.lastSeen < 1000, 5000, 'heartbeats after the restart');
+      // Acknowledged means stored: the outbox drains once the stream is back.
+      await waitFor(() => agent.pendingShares < 5, 10_000, 'the outbox to drain');
+    } finally {
+      await agent.stop();
+      pool.stop();
+      await nodeConn.close();
+      await service.close();
+    }
+  });
+});
+
+describe('the node\'s /metrics', () => {
+  it('exports hashrate per backend, shares, job switches, the switch latency histogram and bus errors, and they move', async () => {
+    const server = await startServer();
+    const service = await connectBus({ servers: server.url });
+    await ensureSharesStream(service);
+    const registry = createRegistry('node');
+    const metrics = nodeMetrics(registry);
+    const { server: http, url } = await serveMetrics(registry, 0);
+    const nodeConn = await connectBus({ servers: server.url });
+    const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'metered', threads: 1, calibrateMs: 0, heartbeatMs: 200, metrics });
+    const scrape = async () => parseMetrics(await (await fetch(url)).text());
+    try {
+      const before = await scrape();
+      expect(before.get('hashgrid_node_job_switches_total')).toBe(0);
+      await request(service, subjects.nodeWork('metered'), WorkAssignment, work('m-1', 'm1'), WorkAccepted, 'work');
+      const switches = async () => (await scrape()).get('hashgrid_node_job_switch_seconds_count') ?? 0;
+      // A switch is observed once every lane's first chunk of the job returns.
+      await waitFor(async () => (await switches()) >= 1, 10_000, 'the first switch in the histogram');
+      await waitFor(() => agent.sharesFound >= 5, 20_000, 'shares');
+      await request(service, subjects.nodeWork('metered'), WorkAssignment, work('m-2', 'm2'), WorkAccepted, 'work');
+      const bad = await service.request(subjects.nodeWork('metered'), new TextEncoder().encode('{"v":1}'), { timeout: 2000 });
+      expect(new TextDecoder().decode(bad.data)).toMatch(/INVALID_MESSAGE/);
+      await waitFor(async () => (await switches()) >= 2, 10_000, 'two switches in the histogram');
+      await waitFor(async () => ((await scrape()).get('hashgrid_node_hashrate{backend="wasm"}') ?? 0) > 0, 10_000, 'a hashrate heartbeat');
+      const after = await scrape();
+      expect(after.get('hashgrid_node_hashrate{backend="wasm"}')).toBeGreaterThan(10_000);
+      expect(after.get('hashgrid_node_shares_found_total')).toBeGreaterThanOrEqual(5);
+      expect(after.get('hashgrid_node_job_switches_total')).toBe(2);
+      expect(after.get('hashgrid_node_job_switch_seconds_bucket{le="+Inf"}')).toBe(after.get('hashgrid_node_job_switch_seconds_count'));
+      expect(after.get('hashgrid_node_job_switch_seconds_sum')).toBeGreaterThan(0);
+      expect(after.get(`hashgrid_bus_errors_total{subject="${subjects.nodeWork('metered')}",code="INVALID_MESSAGE"}`)).toBe(1);
+    } finally {
+      await agent.stop();
+      http.close();
+      await nodeConn.close();
+      await service.close();
+    }
+  });
+});
+
+/** Prometheus text format → `name{labels}` → value, without the role label every series carries. */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const space = line.lastIndexOf(' ');
+    const series = line.slice(0, space).replace(/,?role="node"/, '').replace('{}', '').replace('{,', '{');
+    out.set(series, Number(line.slice(space + 1)));
+  }
+  return out;
+}
 
 describe('permissions', () => {
   it('refuses a node that publishes another node\'s shares or reads its work', async () => {
