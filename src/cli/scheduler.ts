@@ -2,20 +2,20 @@
  * `hashgrid scheduler`: the sub-account scheduler, and `hashgrid scheduler
  * status` to see what it is doing.
  */
-import { readFileSync } from 'node:fs';
 import { redactUrl } from '../bus/auth.js';
 import { request } from '../bus/rpc.js';
 import { SCHEMA_VERSION, SchedulerStatus, SchedulerStatusRequest } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
 import { busErrorCounter, createRegistry, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodePool } from '../node/pool.js';
-import { parsePlan, Scheduler } from '../scheduler/scheduler.js';
+import { readPlanFile } from '../scheduler/plan-file.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 import { forFlag, parseFlags, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
 import { formatEta } from '../core/format.js';
 import { formatRate } from './output.js';
 
-export const SCHEDULER_HELP = `Usage: hashgrid scheduler --nats <url> --plan <plan.json>
+export const SCHEDULER_HELP = `Usage: hashgrid scheduler --nats <url> --plan <plan.yaml|plan.json> [--mode sequential|parallel]
        hashgrid scheduler status --nats <url> [--plan-name <name>] [--json]
 
 Divides the node pool's hashrate between sub-accounts of distribution centers
@@ -24,10 +24,11 @@ until each is up to standard (EP 4 178 150), and keeps them there.
   --nats <url>          NATS server URL(s) (required)
   --user <name>         NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
   --password-file <path>
-  --plan <file.json>    {"name","mode":"parallel"|"sequential","standby":[node ids],"decisionMs","sliceMs",
+  --plan <file>         YAML or JSON: {"name","mode":"parallel"|"sequential","standby":[node ids],"decisionMs","sliceMs",
                          "subAccounts":[ {"center","id","password","priority"}            (a hashgrid center)
                                        | {"pool":{"host","port"},"id","worker","password",
                                           "standard","windowSeconds","priority"} ]}     (any Stratum V1 pool)
+  --mode <mode>         sequential (EP 4 178 150 claim 1 as written) or parallel; overrides the plan's "mode"
   --plan-name <name>    (status) the plan to ask about (default "default")
   --json                (status) print the status object
 `;
@@ -37,21 +38,19 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     ...BUS_FLAGS,
     plan: { type: 'string' },
+    mode: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(SCHEDULER_HELP);
     return 0;
   }
-  if (!values.plan) throw new UsageError('--plan', 'required: a plan file (JSON)');
-  let planData: unknown;
-  try {
-    planData = JSON.parse(readFileSync(values.plan, 'utf8'));
-  } catch (e) {
-    throw new UsageError('--plan', `cannot read ${values.plan} as JSON: ${(e as Error).message}`);
-  }
+  if (!values.plan) throw new UsageError('--plan', 'required: a plan file (YAML or JSON)');
+  // The flag overrides the file, so one plan can be checked in both modes.
+  if (values.mode !== undefined && values.mode !== 'sequential' && values.mode !== 'parallel') throw new UsageError('--mode', `expected "sequential" or "parallel", got "${values.mode}"`);
+  const mode = values.mode;
   // A bad plan is a usage error naming --plan, found before anything connects.
-  const plan = forFlag('--plan', () => parsePlan(planData));
+  const plan = forFlag('--plan', () => readPlanFile(values.plan!, mode ? { mode } : {}));
   const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   const pool = new NodePool(nc);
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
