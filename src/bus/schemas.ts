@@ -243,6 +243,8 @@ export const SchedulerAccountChange = z.discriminatedUnion('action', [
   z.object({ v, action: z.literal('priority'), center: z.string(), id: subAccountId, priority: z.number().int() }),
 ]);
 
+export type SchedulerAccountChange = z.infer<typeof SchedulerAccountChange>;
+
 export const SchedulerStatusRequest = z.object({ v });
 
 export const SchedulerAccountStatus = z.object({
@@ -262,6 +264,8 @@ export const SchedulerStatus = z.object({
   v,
   plan: z.string(),
   mode: z.enum(['parallel', 'sequential']),
+  /** The instance that answered: the leader acts, a standby only reports (and refuses changes with NOT_LEADER). */
+  role: z.enum(['leader', 'standby']),
   leader: z.string(),
   capacity: z.number(),
   tiers: z.record(z.string(), z.enum(['heavy', 'medium', 'light'])),

@@ -56,6 +56,18 @@ type AccountState = 'pending' | 'authenticating' | 'mining' | 'up-to-standard' |
 interface DurableState {
   accounts: Record<string, { state: AccountState; token?: string; nextExtranonce2: number; priority: number; reason?: string }>;
   assignments: Record<string, Slice[]>;
+  /**
+   * The sub-accounts as run-time changes left them: every account's
+   * definition, and the plan-file accounts removed over the bus (so a
+   * restart with the same file does not bring them back).
+   */
+  definitions?: Record<string, SchedulerSubAccount>;
+  removed?: string[];
+}
+
+interface Lease {
+  id: string;
+  until: number;
 }
 
 interface Live {
@@ -77,6 +89,12 @@ export interface SchedulerOptions {
   plan: unknown;
   /** Identifies this instance in the leadership lease (default random). */
   instanceId?: string;
+  /**
+   * How long a removed sub-account's link stays open so shares its nodes
+   * found before the change still reach its center (default 30,000 ms, the
+   * center's grace period for replaced jobs).
+   */
+  drainMs?: number;
   /** A node delivering under this share of its peers' (calibration-relative) rate for 3 decisions is failed (default 0.5). */
   underDelivery?: number;
   onError?: BusErrorSink;
@@ -90,6 +108,8 @@ export class Scheduler {
   leader = false;
   forwarded = { accepted: 0, rejected: 0 };
   private readonly live = new Map<string, Live>();
+  /** Removed sub-accounts whose in-flight shares are still forwarded, until `until`. */
+  private readonly retired = new Map<string, { live: Live; until: number }>();
   private state: DurableState = { accounts: {}, assignments: {} };
   private revision = 0;
   private kv!: KV;
@@ -99,19 +119,24 @@ export class Scheduler {
   /** Per node: which slice it is on and since when. */
   private rotation = new Map<string, { index: number; since: number; account?: string }>();
   private lastDecision: ReturnType<typeof decide> | undefined;
+  /** The sub-accounts the last decision scheduled (sorted keys). */
+  private taking = '';
   private timer: NodeJS.Timeout | undefined;
   private messages: ConsumerMessages | undefined;
   private subs: Subscription[] = [];
+  private leaseWatch: { stop(): void } | undefined;
   private stopped = false;
   private stepping = false;
   private saving: Promise<void> = Promise.resolve();
   private readonly log: (line: string) => void;
 
+  /** The lease as last read: who leads, until when. */
+  private lease: Lease | undefined;
+
   private constructor(private readonly options: SchedulerOptions) {
     this.plan = parsePlan(options.plan);
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     this.log = options.log ?? (() => {});
-    this.plan.subAccounts.forEach((a, i) => this.addLive(a, a.priority ?? i));
   }
 
   private addLive(a: SchedulerSubAccount, priority: number): void {
@@ -126,6 +151,7 @@ export class Scheduler {
     const s = new Scheduler(options);
     s.kv = await new Kvm(options.nc).create(buckets.scheduler, { history: 1 });
     await s.load();
+    await s.watchLease();
     await ensureSharesStream(options.nc);
     await s.consumeShares();
     s.serve();
@@ -139,7 +165,9 @@ export class Scheduler {
     this.stopped = true;
     clearInterval(this.timer);
     for (const sub of this.subs) sub.unsubscribe();
+    this.leaseWatch?.stop();
     for (const l of this.live.values()) l.link.close();
+    for (const r of this.retired.values()) r.live.link.close();
     await this.messages?.close();
     if (this.leader) await this.kv.delete(`leader.${this.plan.name}`).catch(() => {});
   }
@@ -159,12 +187,17 @@ export class Scheduler {
 
   private async stepOnce(): Promise<void> {
     if (this.stopped || !(await this.lead())) return;
+    this.closeRetired(Date.now());
     await Promise.all([...this.live.keys()].map((k) => this.refresh(k)));
     const nodes = this.nodes();
     const accounts = this.accounts();
     const d = decide(nodes, accounts, { mode: this.plan.mode });
     this.lastDecision = d;
-    if (materiallyDifferent(this.current, d.plan, nodes)) {
+    // Hysteresis holds a plan against noise, never against a change in which sub-accounts take part.
+    const taking = accounts.map((a) => a.key).sort().join();
+    const joined = taking !== this.taking;
+    this.taking = taking;
+    if (joined || materiallyDifferent(this.current, d.plan, nodes)) {
       this.current = d.plan;
       this.state.assignments = Object.fromEntries(d.plan);
       await this.save();
@@ -242,11 +275,27 @@ export class Scheduler {
     }
   }
 
+  /** Takes `key` out of the plan, keeping its link for the drain. */
+  private retire(key: string): void {
+    const l = this.live.get(key)!;
+    this.live.delete(key);
+    this.retired.set(key, { live: l, until: Date.now() + (this.options.drainMs ?? 30_000) });
+    for (const r of this.rotation.values()) if (r.account === key) r.account = undefined;
+  }
+
+  private closeRetired(now: number): void {
+    for (const [key, r] of this.retired) {
+      if (r.until > now) continue;
+      r.live.link.close();
+      this.retired.delete(key);
+    }
+  }
+
   /** Gives `nodeId` a fresh header of `key`'s current task (a new extranonce2). */
   private async assign(nodeId: string, key: string): Promise<boolean> {
-    const l = this.live.get(key)!;
-    const s = this.state.accounts[key]!;
-    if (!l.task || !l.authenticated) return false;
+    const l = this.live.get(key);
+    const s = this.state.accounts[key];
+    if (!l || !s || !l.task || !l.authenticated) return false; // removed since the plan was made
     const en2 = s.nextExtranonce2++;
     await this.save();
     const extranonce2 = en2.toString(16).padStart(l.task.extranonce2Size * 2, '0').slice(-l.task.extranonce2Size * 2);
@@ -315,8 +364,8 @@ export class Scheduler {
   }
 
   private transition(key: string, next: AccountState, reason: string): void {
-    const s = this.state.accounts[key]!;
-    if (s.state === next) return;
+    const s = this.state.accounts[key];
+    if (!s || s.state === next) return; // removed while its center answered
     this.event('sub-account', `${key}: ${s.state} → ${next} (${reason})`, { account: key, from: s.state, to: next });
     s.state = next;
     s.reason = reason;
@@ -353,7 +402,8 @@ export class Scheduler {
   private async forward(share: Share): Promise<'done' | 'later'> {
     const [center, id, taskJobId, extranonce2, ntime] = share.jobId.split('|');
     const key = `${center}/${id}`;
-    const l = this.live.get(key);
+    // A removed sub-account's shares are still its center's while the drain lasts.
+    const l = this.live.get(key) ?? this.retired.get(key)?.live;
     if (!l || !taskJobId || !extranonce2 || !ntime) return 'done'; // not work of this plan
     if (!l.authenticated) {
       const token = this.state.accounts[key]?.token;
@@ -377,12 +427,40 @@ export class Scheduler {
   private async load(): Promise<void> {
     const entry = await this.kv.get(`state.${this.plan.name}`);
     if (entry?.value?.length) {
-      this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
-      this.revision = entry.revision;
+      this.adopt(JSON.parse(new TextDecoder().decode(entry.value)) as DurableState, entry.revision);
       this.current = new Map(Object.entries(this.state.assignments));
       this.log(`resumed plan ${this.plan.name} at revision ${this.revision}`);
+    } else this.adopt({ accounts: {}, assignments: {} }, 0);
+  }
+
+  /**
+   * Takes saved state as this instance's own: the sub-accounts are the plan
+   * file's, minus those removed at run time, plus those added (a saved
+   * definition wins over the file's), each with its saved priority.
+   */
+  private adopt(saved: DurableState, revision: number): void {
+    this.state = saved;
+    this.revision = revision;
+    const removed = new Set(saved.removed ?? []);
+    const wanted = new Map<string, SchedulerSubAccount>();
+    const order = new Map<string, number>();
+    this.plan.subAccounts.forEach((a, i) => {
+      if (!removed.has(keyOf(a))) wanted.set(keyOf(a), a);
+      order.set(keyOf(a), a.priority ?? i);
+    });
+    for (const [key, a] of Object.entries(saved.definitions ?? {})) wanted.set(key, a);
+    for (const [key, l] of [...this.live]) {
+      if (wanted.has(key)) continue;
+      l.link.close();
+      this.live.delete(key);
     }
-    for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.priority };
+    for (const [key, a] of wanted) {
+      if (!this.live.has(key)) this.addLive(a, saved.accounts[key]?.priority ?? order.get(key) ?? a.priority ?? this.live.size);
+      this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: this.live.get(key)!.priority };
+    }
+    for (const key of Object.keys(this.state.accounts)) if (!wanted.has(key)) delete this.state.accounts[key];
+    this.state.definitions = Object.fromEntries(wanted);
+    this.state.removed = [...removed];
   }
 
   /** Compare-and-set: a write based on a stale revision fails instead of overwriting. Saves run one at a time. */
@@ -400,18 +478,21 @@ export class Scheduler {
   /** Takes or renews the lease; returns whether this instance leads. */
   private async lead(): Promise<boolean> {
     const key = `leader.${this.plan.name}`;
-    const lease = { id: this.instanceId, until: Date.now() + 3 * this.plan.decisionMs };
+    const lease: Lease = { id: this.instanceId, until: Date.now() + 3 * this.plan.decisionMs };
     const data = new TextEncoder().encode(JSON.stringify(lease));
     const was = this.leader;
     try {
       const entry = await this.kv.get(key);
-      const holder = entry?.value?.length ? (JSON.parse(new TextDecoder().decode(entry.value)) as typeof lease) : undefined;
+      const holder = entry?.value?.length ? (JSON.parse(new TextDecoder().decode(entry.value)) as Lease) : undefined;
       if (!entry || !holder) await this.kv.create(key, data);
       else if (holder.id === this.instanceId || holder.until < Date.now()) await this.kv.update(key, data, entry.revision);
       else {
+        this.lease = holder;
         this.leader = false;
+        if (was) this.event('leadership', `${this.instanceId} stands by`);
         return false;
       }
+      this.lease = lease;
       this.leader = true;
     } catch {
       this.leader = false; // another instance won the race
@@ -419,51 +500,98 @@ export class Scheduler {
     if (this.leader !== was) {
       this.event('leadership', this.leader ? `${this.instanceId} leads plan ${this.plan.name}` : `${this.instanceId} stands by`);
       if (this.leader) {
-        // Re-read what the previous leader saved.
+        // Re-read what the previous leader saved: its accounting and its run-time account changes.
         const entry = await this.kv.get(`state.${this.plan.name}`);
-        if (entry?.value?.length) {
-          this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
-          this.revision = entry.revision;
-        }
-        for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.priority };
+        if (entry?.value?.length) this.adopt(JSON.parse(new TextDecoder().decode(entry.value)) as DurableState, entry.revision);
       }
     }
     return this.leader;
+  }
+
+  /**
+   * Follows the lease as the leader renews it, so a standby knows at any
+   * moment whether someone leads (its own decisions may be far apart), and
+   * steps at once when the leader hands the lease back.
+   */
+  private async watchLease(): Promise<void> {
+    const w = await this.kv.watch({ key: `leader.${this.plan.name}` });
+    this.leaseWatch = w;
+    void (async () => {
+      for await (const e of w) {
+        if (e.operation === 'PUT' && e.value.length) this.lease = JSON.parse(new TextDecoder().decode(e.value)) as Lease;
+        else {
+          this.lease = undefined;
+          if (!this.leader && !this.stopped) void this.step().catch((err) => this.log(`step failed: ${(err as Error).message}`));
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /**
+   * Whether this instance answers bus requests: the leader does; a standby
+   * stays silent while a live lease says another instance leads (so the
+   * requester gets the leader's answer), and answers itself — status as
+   * standby, changes refused with NOT_LEADER — only when no one leads.
+   */
+  private answers(): boolean {
+    return this.leader || !this.lease || this.lease.id === this.instanceId || this.lease.until < Date.now();
   }
 
   // ---- bus surface
 
   private serve(): void {
     const s = subjects.scheduler(this.plan.name);
-    const opts = this.options.onError ? { onError: this.options.onError } : {};
+    const opts = { answers: () => this.answers(), ...(this.options.onError ? { onError: this.options.onError } : {}) };
     this.subs = [
       serve(this.options.nc, s.status, SchedulerStatusRequest, SchedulerStatus, 'SchedulerStatus', () => this.status(), opts),
-      serve(this.options.nc, s.accounts, SchedulerAccountChange, SchedulerStatus, 'SchedulerAccountChange', async (c) => {
-        if (c.action === 'add') {
-          const key = keyOf(c.account);
-          if (this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
-          const priority = c.account.priority ?? this.live.size;
-          this.addLive(c.account, priority);
-          this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
-        } else {
-          const key = `${c.center}/${c.id}`;
-          if (!this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
-          if (c.action === 'remove') {
-            this.live.get(key)!.link.close();
-            this.live.delete(key);
-            delete this.state.accounts[key];
-          } else this.state.accounts[key]!.priority = c.priority;
-        }
-        await this.save();
-        this.event('plan-changed', `${c.action} ${c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`}`);
-        return this.status();
-      }, opts),
+      serve(this.options.nc, s.accounts, SchedulerAccountChange, SchedulerStatus, 'SchedulerAccountChange', (c) => this.change(c), opts),
       listen(this.options.nc, 'hashgrid.nodes.*.exhausted', Exhausted, 'Exhausted', (m) => {
         // A node spent its header: next rotation gives it a new extranonce2.
         const r = this.rotation.get(m.nodeId);
         if (r) r.account = undefined;
       }),
     ];
+  }
+
+  /**
+   * A run-time change to the sub-accounts: checked, saved with
+   * compare-and-set, and only then applied, so a refused or failed change
+   * leaves the plan as it was.
+   */
+  private async change(c: SchedulerAccountChange): Promise<SchedulerStatus> {
+    // Only the leader acts (issue scope 5): a standby's change would be overwritten or fight the leader's.
+    if (!this.leader) throw new HashgridError(ErrorCode.NOT_LEADER, `scheduler ${this.instanceId} stands by for plan ${this.plan.name}; the leader applies changes`, { leader: this.lease?.id ?? '' });
+    const key = c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`;
+    if (c.action === 'add' && this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
+    if (c.action !== 'add' && !this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
+    const before = { accounts: { ...this.state.accounts }, definitions: { ...this.state.definitions }, removed: [...(this.state.removed ?? [])] };
+    const old = this.state.accounts[key];
+    const defs = (this.state.definitions ??= {});
+    if (c.action === 'add') {
+      const priority = c.account.priority ?? this.live.size;
+      this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
+      defs[key] = { ...c.account, priority };
+      this.state.removed = (this.state.removed ?? []).filter((k) => k !== key);
+    } else if (c.action === 'remove') {
+      delete this.state.accounts[key];
+      delete defs[key];
+      this.state.removed = [...new Set([...(this.state.removed ?? []), key])];
+    } else {
+      this.state.accounts[key] = { ...old!, priority: c.priority };
+      defs[key] = { ...defs[key]!, priority: c.priority };
+    }
+    try {
+      await this.save();
+    } catch (e) {
+      Object.assign(this.state, before);
+      throw new HashgridError(ErrorCode.NOT_LEADER, `the change to ${key} was not saved (another instance wrote the plan's state): ${(e as Error).message}`);
+    }
+    if (c.action === 'add') this.addLive(c.account, this.state.accounts[key]!.priority);
+    else if (c.action === 'remove') this.retire(key);
+    else this.live.get(key)!.priority = c.priority;
+    this.event('plan-changed', `${c.action} ${key}${c.action === 'priority' ? ` → ${c.priority}` : ''}`, { action: c.action, account: key });
+    void this.step().catch((e) => this.log(`step failed: ${(e as Error).message}`));
+    return this.status();
   }
 
   status(): SchedulerStatus {
@@ -475,7 +603,8 @@ export class Scheduler {
       v: SCHEMA_VERSION,
       plan: this.plan.name,
       mode: this.plan.mode,
-      leader: this.leader ? this.instanceId : '',
+      role: this.leader ? 'leader' : 'standby',
+      leader: this.leader ? this.instanceId : this.lease && this.lease.until >= Date.now() ? this.lease.id : '',
       capacity: nodes.filter((n) => n.alive).reduce((s, n) => s + n.backends.reduce((x, b) => x + b.hashrate, 0), 0),
       tiers: Object.fromEntries(d?.tiers ?? []),
       accounts: [...this.live].map(([key, l]) => {

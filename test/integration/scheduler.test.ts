@@ -22,6 +22,8 @@ const accounts = [
   { id: 'bob', password: 'bob-secret-1', standard: 200_000, windowSeconds: 60 },
   { id: 'carol', password: 'carol-secret', standard: 100_000, windowSeconds: 60 },
 ];
+/** On the center but not in the plan: added at run time. */
+const dave = { id: 'dave', password: 'dave-secret1', standard: 50_000, windowSeconds: 60 };
 
 describe('the scheduler on a real grid', () => {
   let url: string;
@@ -43,7 +45,7 @@ describe('the scheduler on a real grid', () => {
     url = server.url;
     service = await connectBus({ servers: url });
     chain = new BuiltinChain({ difficulty: 1, refreshMs: 0 });
-    center = await DistributionCenter.start({ nc: service, source: chain, subAccounts: accounts, initialDifficulty: 2 ** -16 });
+    center = await DistributionCenter.start({ nc: service, source: chain, subAccounts: [...accounts, dave], initialDifficulty: 2 ** -16 });
     pool = new NodePool(service, { heartbeatMs: 250 });
     for (const id of ['node-a', 'node-b', 'node-s']) await startNode(id);
     await waitFor(() => pool.nodes().length === 3, 10_000, 'three nodes registered');
@@ -77,11 +79,12 @@ describe('the scheduler on a real grid', () => {
     expect(accounts.every((a) => center.info(a.id).upToStandard)).toBe(true);
     const status = scheduler.status();
     expect(status.leader).toBe(scheduler.instanceId);
+    expect(status.role).toBe('leader');
     expect(status.accounts.map((a) => a.state)).toEqual(['up-to-standard', 'up-to-standard', 'up-to-standard']);
     expect(status.nodes.find((n) => n.id === 'node-s')!.state).toBe('standby');
     expect(scheduler.forwarded.accepted).toBeGreaterThan(10);
     // Every accepted share was credited to the sub-account it was mined for.
-    const credited = accounts.reduce((s, a) => s + center.info(a.id).acceptedShares, 0);
+    const credited = [...accounts, dave].reduce((s, a) => s + center.info(a.id).acceptedShares, 0);
     expect(credited).toBe(center.stats.accepted);
   });
 
@@ -97,12 +100,76 @@ describe('the scheduler on a real grid', () => {
     expect(after.accounts).toHaveLength(3);
   });
 
-  it('lets only one of two schedulers on a plan act', async () => {
+  const change = (c: unknown) => request(service, subjects.scheduler('it').accounts, SchedulerAccountChange, c as never, SchedulerStatus, 'change');
+
+  it('adds, removes and re-prioritises sub-accounts at run time, and keeps the changes across a restart', async () => {
+    const added = await change({ v: SCHEMA_VERSION, action: 'add', account: { center: 'main', id: 'dave', password: dave.password } });
+    expect(added.accounts.map((a) => a.key)).toEqual(['main/alice', 'main/bob', 'main/carol', 'main/dave']);
+    const bumped = await change({ v: SCHEMA_VERSION, action: 'priority', center: 'main', id: 'bob', priority: 7 });
+    expect(bumped.accounts.find((a) => a.key === 'main/bob')!.priority).toBe(7);
+    const removed = await change({ v: SCHEMA_VERSION, action: 'remove', center: 'main', id: 'carol' });
+    expect(removed.accounts.map((a) => a.key)).toEqual(['main/alice', 'main/bob', 'main/dave']);
+    // The added account is scheduled like the others.
+    await waitFor(() => schedulers[0]!.status().accounts.find((a) => a.key === 'main/dave')!.state === 'up-to-standard', 30_000, 'dave up to standard');
+
+    // A restart from the same plan file resumes the changed set, not the file's.
+    await schedulers[0]!.stop();
+    const restarted = await Scheduler.start({ nc: service, pool, plan });
+    schedulers[0] = restarted;
+    await waitFor(() => restarted.leader, 10_000, 'the restarted scheduler leads');
+    const after = restarted.status();
+    expect(after.accounts.map((a) => [a.key, a.priority])).toEqual([
+      ['main/alice', 0],
+      ['main/bob', 7],
+      ['main/dave', 3],
+    ]);
+    // Up to standard still: the accounting was resumed, not restarted.
+    await waitFor(() => restarted.status().accounts.every((a) => a.state === 'up-to-standard'), 20_000, 'every account up to standard after the restart');
+  });
+
+  it('lets only one of two schedulers on a plan act: the standby answers nothing while the leader lives', async () => {
     const second = await Scheduler.start({ nc: service, pool, plan });
     schedulers.push(second);
     await new Promise((r) => setTimeout(r, 1000));
     expect(schedulers[0]!.leader).toBe(true);
     expect(second.leader).toBe(false);
+    expect(second.status()).toMatchObject({ role: 'standby', leader: schedulers[0]!.instanceId });
+    // Requests reach both; only the leader answers, so the answer is always the leader's.
+    for (let i = 0; i < 5; i++) {
+      const status = await request(service, subjects.scheduler('it').status, SchedulerStatusRequest, { v: SCHEMA_VERSION }, SchedulerStatus, 'status');
+      expect(status).toMatchObject({ role: 'leader', leader: schedulers[0]!.instanceId });
+    }
+  });
+
+  it('has a standby refuse changes with NOT_LEADER once the leader is gone, and take over with its changes', async () => {
+    // Plan "ha" on a center nobody runs: no work, only the leadership is at stake.
+    const ha = { name: 'ha', subAccounts: [{ center: 'nowhere', id: 'x', password: 'x-password' }], decisionMs: 250 };
+    const leaderConn = await connectBus({ servers: url });
+    const leader = await Scheduler.start({ nc: leaderConn, pool, plan: ha });
+    // The standby decides rarely, so the gap between the lease running out and its take-over is wide enough to ask in.
+    const standby = await Scheduler.start({ nc: service, pool, plan: { ...ha, decisionMs: 60_000 } });
+    schedulers.push(standby);
+    expect(leader.leader).toBe(true);
+    expect(standby.leader).toBe(false);
+    const haChange = (c: unknown) => request(service, subjects.scheduler('ha').accounts, SchedulerAccountChange, c as never, SchedulerStatus, 'change');
+    const ok = await haChange({ v: SCHEMA_VERSION, action: 'add', account: { center: 'nowhere', id: 'y', password: 'y-password' } });
+    expect(ok).toMatchObject({ role: 'leader', leader: leader.instanceId });
+    expect(standby.status().accounts.map((a) => a.key)).toEqual(['nowhere/x']); // the standby applied nothing
+
+    // The leader dies without handing the lease back (its connection is gone).
+    await leaderConn.close();
+    await leader.stop();
+    let status: SchedulerStatus | undefined;
+    await waitFor(
+      async () => (status = await request(service, subjects.scheduler('ha').status, SchedulerStatusRequest, { v: SCHEMA_VERSION }, SchedulerStatus, 'status', 300).catch(() => undefined)) !== undefined,
+      10_000,
+      'the standby answers once the lease ran out',
+    );
+    expect(status).toMatchObject({ role: 'standby', leader: '' });
+    await expect(haChange({ v: SCHEMA_VERSION, action: 'remove', center: 'nowhere', id: 'y' })).rejects.toMatchObject({ code: 'NOT_LEADER' });
+    await standby.step();
+    expect(standby.leader).toBe(true);
+    expect(standby.status().accounts.map((a) => a.key)).toEqual(['nowhere/x', 'nowhere/y']);
   });
 
   it('replaces a killed node with the standby within two heartbeat intervals of noticing', async () => {
