@@ -270,7 +270,7 @@ export const SchedulerStatus = z.object({
   capacity: z.number(),
   tiers: z.record(z.string(), z.enum(['heavy', 'medium', 'light'])),
   accounts: z.array(SchedulerAccountStatus),
-  nodes: z.array(z.object({ id: z.string(), state: z.enum(['active', 'standby', 'failed', 'idle']), rate: z.number(), slices: z.array(z.object({ account: z.string(), fraction: z.number() })) })),
+  nodes: z.array(z.object({ id: z.string(), state: z.enum(['active', 'standby', 'failed', 'probation', 'idle']), rate: z.number(), slices: z.array(z.object({ account: z.string(), fraction: z.number() })) })),
   forwarded: z.object({ accepted: z.number().int(), rejected: z.number().int() }),
 });
 export type SchedulerStatus = z.infer<typeof SchedulerStatus>;

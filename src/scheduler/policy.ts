@@ -33,6 +33,8 @@ export interface PolicyNode {
   failed: boolean;
   /** Kept in reserve until an active node fails (claim 4). */
   standby: boolean;
+  /** Back from under-delivery and proving itself: it works, but the standby that replaced it stays. */
+  probation?: boolean;
 }
 
 export interface PolicyAccount {
@@ -78,13 +80,16 @@ export interface Decision {
   reasons: string[];
 }
 
-/** Active nodes: every healthy regular node, plus as many healthy standby nodes as regular ones failed. */
+/**
+ * Active nodes: every healthy regular node, plus as many healthy standby
+ * nodes as regular ones failed or on probation, plus those on probation.
+ */
 export function activeNodes(nodes: readonly PolicyNode[]): PolicyNode[] {
   const healthy = (n: PolicyNode) => n.alive && !n.failed;
   const regular = nodes.filter((n) => !n.standby);
-  const down = regular.filter((n) => !healthy(n)).length;
-  const standby = nodes.filter((n) => n.standby && healthy(n)).slice(0, down);
-  return [...regular.filter(healthy), ...standby];
+  const down = regular.filter((n) => !healthy(n) || n.probation).length;
+  const standby = nodes.filter((n) => n.standby && healthy(n) && !n.probation).slice(0, down);
+  return [...regular.filter((n) => healthy(n) && !n.probation), ...standby, ...nodes.filter((n) => healthy(n) && n.probation)];
 }
 
 /** Tiers from demand (Σ standards per center) against the mean demand of all centers. */

@@ -47,6 +47,7 @@ import { ensureSharesStream } from '../bus/jetstream.js';
 import type { SchedulerMetrics } from '../metrics/metrics.js';
 import type { NodePool } from '../node/pool.js';
 import { buildHeader, hex32 } from '../stratum/job.js';
+import { NodeHealth } from './health.js';
 import { NatsCenterLink, StratumPoolLink, type CenterLink } from './links.js';
 import { decide, materiallyDifferent, type Plan, type PolicyAccount, type PolicyNode, type Slice } from './policy.js';
 
@@ -97,6 +98,8 @@ export interface SchedulerOptions {
   drainMs?: number;
   /** A node delivering under this share of its peers' (calibration-relative) rate for 3 decisions is failed (default 0.5). */
   underDelivery?: number;
+  /** Decisions an under-delivering node sits out before it works on probation (default 10; see health.ts). */
+  probationAfter?: number;
   onError?: BusErrorSink;
   metrics?: SchedulerMetrics;
   log?: (line: string) => void;
@@ -114,8 +117,7 @@ export class Scheduler {
   private revision = 0;
   private kv!: KV;
   private current: Plan | undefined;
-  private failed = new Set<string>();
-  private underCount = new Map<string, number>();
+  private readonly health: NodeHealth;
   /** Per node: which slice it is on and since when. */
   private rotation = new Map<string, { index: number; since: number; account?: string }>();
   private lastDecision: ReturnType<typeof decide> | undefined;
@@ -137,6 +139,7 @@ export class Scheduler {
     this.plan = parsePlan(options.plan);
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     this.log = options.log ?? (() => {});
+    this.health = new NodeHealth({ ...(options.underDelivery !== undefined ? { underDelivery: options.underDelivery } : {}), ...(options.probationAfter !== undefined ? { probationAfter: options.probationAfter } : {}) });
   }
 
   private addLive(a: SchedulerSubAccount, priority: number): void {
@@ -219,37 +222,23 @@ export class Scheduler {
     return out;
   }
 
-  /**
-   * Pool nodes with failure detection: heartbeat loss, or delivering under
-   * `underDelivery` of what its peers deliver relative to their calibration,
-   * for 3 decisions in a row. Comparing with peers (the median ratio) rather
-   * than with the calibration alone keeps a machine whose cores are all
-   * shared from failing every node at once.
-   */
+  /** Pool nodes through the health check (health.ts): failures, probation, recoveries, each an event. */
   private nodes(): PolicyNode[] {
     const pool = this.options.pool.nodes();
-    const calibrated = (n: (typeof pool)[number]) => n.backends.reduce((s, b) => s + b.hashrate, 0);
-    const measured = (n: (typeof pool)[number]) => Object.values(n.hashrate).reduce((s, r) => s + r, 0);
-    const mining = pool.filter((n) => n.alive && n.state === 'mining' && calibrated(n) > 0);
-    const ratios = mining.map((n) => measured(n) / calibrated(n)).sort((a, b) => a - b);
-    const median = ratios.length > 1 ? ratios[Math.floor(ratios.length / 2)]! : 1;
-    const out: PolicyNode[] = [];
-    for (const n of pool) {
-      const rate = calibrated(n);
-      const under = mining.includes(n) && measured(n) < (this.options.underDelivery ?? 0.5) * median * rate;
-      this.underCount.set(n.nodeId, under ? (this.underCount.get(n.nodeId) ?? 0) + 1 : 0);
-      const failed = !n.alive || (this.underCount.get(n.nodeId) ?? 0) >= 3;
-      if (failed && !this.failed.has(n.nodeId)) {
-        this.failed.add(n.nodeId);
-        const why = !n.alive ? 'missed heartbeats' : `delivering ${(measured(n) / 1e6).toFixed(2)} of its calibrated ${(rate / 1e6).toFixed(2)} MH/s`;
-        this.event('node-failed', `${n.nodeId}: ${why}`);
-      } else if (!failed && this.failed.has(n.nodeId)) {
-        this.failed.delete(n.nodeId);
-        this.event('node-recovered', `${n.nodeId} is back`);
-      }
-      out.push({ id: n.nodeId, rate: rate || 1e6, alive: n.alive, failed, standby: this.plan.standby.includes(n.nodeId) });
-    }
-    return out;
+    const standby = new Set(this.plan.standby);
+    const { nodes, events } = this.health.assess(
+      pool.map((n) => ({
+        id: n.nodeId,
+        alive: n.alive,
+        mining: n.state === 'mining',
+        calibrated: n.backends.reduce((s, b) => s + b.hashrate, 0),
+        measured: Object.values(n.hashrate).reduce((s, r) => s + r, 0),
+        standby: standby.has(n.nodeId),
+      })),
+    );
+    this.health.retain(new Set(pool.map((n) => n.nodeId)));
+    for (const e of events) this.event(e.kind, e.reason, { nodeId: e.nodeId });
+    return nodes;
   }
 
   /** Moves each node to its current slice's account, cycling slices over sliceMs. */
@@ -628,12 +617,15 @@ export class Scheduler {
           ...(s.reason ? { reason: s.reason } : {}),
         };
       }),
-      nodes: nodes.map((n) => ({
+      nodes: nodes.map((n) => {
+        const health = this.health.status(n.nodeId);
+        return {
         id: n.nodeId,
-        state: this.failed.has(n.nodeId) ? 'failed' : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
+        state: health !== 'ok' ? health : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
         rate: n.backends.reduce((s, b) => s + b.hashrate, 0),
         slices: this.current?.get(n.nodeId) ?? [],
-      })),
+        };
+      }),
       forwarded: this.forwarded,
     };
   }
