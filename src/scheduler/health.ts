@@ -27,6 +27,11 @@ export interface NodeSample {
   calibrated: number;
   /** Measured H/s from its last heartbeat. */
   measured: number;
+  /**
+   * Working long enough for its measured rate to mean something (the node's
+   * meter averages over its window, so a node that just started reads low).
+   */
+  settled: boolean;
   standby: boolean;
 }
 
@@ -71,7 +76,7 @@ export class NodeHealth {
 
   /** One decision's assessment: O(n log n) in the pool size (the median sort). */
   assess(samples: readonly NodeSample[]): { nodes: PolicyNode[]; events: HealthEvent[] } {
-    const working = (n: NodeSample) => n.alive && n.mining && n.calibrated > 0;
+    const working = (n: NodeSample) => n.alive && n.mining && n.settled && n.calibrated > 0;
     const ratios = samples
       .filter((n) => working(n) && this.status(n.id) === 'ok')
       .map((n) => n.measured / n.calibrated)

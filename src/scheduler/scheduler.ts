@@ -66,6 +66,17 @@ interface DurableState {
   removed?: string[];
 }
 
+interface Rotation {
+  index: number;
+  /** When the current slice's clock started (held while draining). */
+  since: number;
+  account?: string;
+  /** Since when the node has worked without a break (switches do not break it: the engine's meter runs on). */
+  workingSince?: number;
+  /** Set from a switch until the old owner's shares stored before it are forwarded. */
+  draining?: { account: string; seq: number; since: number };
+}
+
 interface Lease {
   id: string;
   until: number;
@@ -119,7 +130,7 @@ export class Scheduler {
   private current: Plan | undefined;
   private readonly health: NodeHealth;
   /** Per node: which slice it is on and since when. */
-  private rotation = new Map<string, { index: number; since: number; account?: string }>();
+  private rotation = new Map<string, Rotation>();
   private lastDecision: ReturnType<typeof decide> | undefined;
   /** The sub-accounts the last decision scheduled (sorted keys). */
   private taking = '';
@@ -129,6 +140,8 @@ export class Scheduler {
   private leaseWatch: { stop(): void } | undefined;
   private stopped = false;
   private stepping = false;
+  private again = false;
+  private unwatchPool: (() => void) | undefined;
   private saving: Promise<void> = Promise.resolve();
   private readonly log: (line: string) => void;
 
@@ -158,6 +171,10 @@ export class Scheduler {
     await ensureSharesStream(options.nc);
     await s.consumeShares();
     s.serve();
+    // A lost node is replaced at once, not at the next tick: fail-over within two heartbeat intervals.
+    s.unwatchPool = options.pool.watch((_, event) => {
+      if (event === 'lost') void s.step().catch((e) => s.log(`step failed: ${(e as Error).message}`));
+    });
     s.timer = setInterval(() => void s.step().catch((e) => s.log(`step failed: ${(e as Error).message}`)), s.plan.decisionMs);
     s.timer.unref();
     await s.step();
@@ -169,6 +186,7 @@ export class Scheduler {
     clearInterval(this.timer);
     for (const sub of this.subs) sub.unsubscribe();
     this.leaseWatch?.stop();
+    this.unwatchPool?.();
     for (const l of this.live.values()) l.link.close();
     for (const r of this.retired.values()) r.live.link.close();
     await this.messages?.close();
@@ -179,12 +197,19 @@ export class Scheduler {
 
   /** Leadership, center state, failures, policy, work. One at a time: a slow step skips the next tick. */
   async step(): Promise<void> {
-    if (this.stepping) return;
+    if (this.stepping) {
+      this.again = true; // something happened mid-step (a node lost): decide once more right after
+      return;
+    }
     this.stepping = true;
     try {
       await this.stepOnce();
     } finally {
       this.stepping = false;
+    }
+    if (this.again) {
+      this.again = false;
+      await this.step();
     }
   }
 
@@ -208,6 +233,7 @@ export class Scheduler {
       const why = [...d.reasons, ...(this.plan.mode === 'parallel' && targets ? [`targets ${targets}`] : [])].join('; ');
       this.event('plan', why || 'no work: no node is active', { assignments: Object.fromEntries(d.plan) });
     }
+    await this.drain(Date.now());
     await this.rotate(Date.now());
   }
 
@@ -226,6 +252,9 @@ export class Scheduler {
   private nodes(): PolicyNode[] {
     const pool = this.options.pool.nodes();
     const standby = new Set(this.plan.standby);
+    const now = Date.now();
+    // The node's meter reads low for its first second of work, and a heartbeat carries it a beat late.
+    const settleMs = 1000 + 2 * this.options.pool.heartbeatMs;
     const { nodes, events } = this.health.assess(
       pool.map((n) => ({
         id: n.nodeId,
@@ -233,6 +262,7 @@ export class Scheduler {
         mining: n.state === 'mining',
         calibrated: n.backends.reduce((s, b) => s + b.hashrate, 0),
         measured: Object.values(n.hashrate).reduce((s, r) => s + r, 0),
+        settled: now - (this.rotation.get(n.nodeId)?.workingSince ?? now) >= settleMs,
         standby: standby.has(n.nodeId),
       })),
     );
@@ -241,27 +271,85 @@ export class Scheduler {
     return nodes;
   }
 
-  /** Moves each node to its current slice's account, cycling slices over sliceMs. */
+  /**
+   * Moves each node to its current slice's account, cycling slices over
+   * sliceMs. Every extranonce2 handed out in one rotation is saved once,
+   * before any of that work leaves; then the requests go out together, a
+   * few hundred at a time, so a rotation of 10,000 nodes is one KV write and
+   * a few round trips, not 10,000 of each.
+   */
   private async rotate(now: number): Promise<void> {
     const plan: Plan = this.current ?? new Map();
+    const cancels: string[] = [];
     for (const [nodeId, r] of this.rotation) {
       if (!plan.has(nodeId) && r.account) {
         this.rotation.delete(nodeId);
-        await request(this.options.nc, subjects.nodeControl(nodeId), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'Control').catch(() => {});
+        cancels.push(nodeId);
       }
     }
+    const moves: { nodeId: string; r: Rotation; work: WorkAssignment }[] = [];
     for (const [nodeId, slices] of plan) {
       let r = this.rotation.get(nodeId);
-      const due = !r || now - r.since >= (slices[r.index % slices.length]?.fraction ?? 1) * this.plan.sliceMs || !slices.some((sl: Slice) => sl.account === r!.account);
+      const due = !r || (!r.draining && now - r.since >= (slices[r.index % slices.length]?.fraction ?? 1) * this.plan.sliceMs) || !slices.some((sl: Slice) => sl.account === r!.account);
       if (!r) r = { index: 0, since: now };
       else if (due && slices.length > 1) r.index = (r.index + 1) % slices.length;
       const want = slices[r.index % slices.length]!.account;
       if (want !== r.account) {
         r.since = now;
-        if (await this.assign(nodeId, want)) r.account = want;
+        const work = this.workFor(want);
+        if (work) moves.push({ nodeId, r, work });
       } else if (due) r.since = now;
       this.rotation.set(nodeId, r);
     }
+    if (moves.length > 0) await this.save();
+    const drainFrom = moves.some((m) => m.r.account) ? await this.lastShareSeq() : 0;
+    await inBatches(cancels, 256, (nodeId) =>
+      request(this.options.nc, subjects.nodeControl(nodeId), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'Control').then(
+        () => {},
+        () => {},
+      ),
+    );
+    await inBatches(moves, 256, async ({ nodeId, r, work }) => {
+      if (!(await this.send(nodeId, work))) return;
+      // The old owner's shares already found are forwarded before the new slice's time counts (see drain()).
+      if (r.account && r.account !== work.owner) r.draining = { account: r.account, seq: drainFrom, since: now };
+      r.account = work.owner;
+      r.workingSince ??= Date.now();
+    });
+  }
+
+  /**
+   * Switching drains in-flight shares first: a node that moved keeps its
+   * new slice's clock stopped until every share stored before the switch
+   * (stream sequence ≤ the one recorded then) has been forwarded — the
+   * consumer's ack floor passed it — or `drainMs` ran out. Shares for the
+   * old owner that arrive later are forwarded all the same (the job id says
+   * whose they are; the center accepts them within its grace period).
+   */
+  private async drain(now: number): Promise<void> {
+    const draining = [...this.rotation].filter(([, r]) => r.draining);
+    if (draining.length === 0) return;
+    const floor = await this.ackFloor();
+    for (const [nodeId, r] of draining) {
+      const d = r.draining!;
+      const done = floor >= d.seq;
+      if (!done && now - d.since < (this.options.drainMs ?? 30_000)) continue;
+      r.draining = undefined;
+      r.since = now;
+      this.event('switched', `${nodeId}: ${d.account} → ${r.account ?? '-'} ${done ? `after its shares were forwarded (${now - d.since} ms)` : 'with shares still unforwarded after drainMs'}`, { nodeId, from: d.account, to: r.account, drainedMs: now - d.since, drained: done });
+    }
+  }
+
+  private async lastShareSeq(): Promise<number> {
+    const jsm = await jetstreamManager(this.options.nc);
+    return (await jsm.streams.info(streams.shares.name)).state.last_seq;
+  }
+
+  private async ackFloor(): Promise<number> {
+    const jsm = await jetstreamManager(this.options.nc);
+    const c = await jsm.consumers.info(streams.shares.name, `scheduler-${this.plan.name}`);
+    // Nothing waiting: everything stored so far is forwarded, whatever the floor says.
+    return c.num_pending === 0 && c.num_ack_pending === 0 ? Number.MAX_SAFE_INTEGER : c.ack_floor.stream_seq;
   }
 
   /** Takes `key` out of the plan, keeping its link for the drain. */
@@ -280,30 +368,26 @@ export class Scheduler {
     }
   }
 
-  /** Gives `nodeId` a fresh header of `key`'s current task (a new extranonce2). */
-  private async assign(nodeId: string, key: string): Promise<boolean> {
+  /** A fresh header of `key`'s current task (a new extranonce2, saved by the caller before it is sent). */
+  private workFor(key: string): WorkAssignment | undefined {
     const l = this.live.get(key);
     const s = this.state.accounts[key];
-    if (!l || !s || !l.task || !l.authenticated) return false; // removed since the plan was made
+    if (!l || !s || !l.task || !l.authenticated) return undefined; // removed since the plan was made
     const en2 = s.nextExtranonce2++;
-    await this.save();
     const extranonce2 = en2.toString(16).padStart(l.task.extranonce2Size * 2, '0').slice(-l.task.extranonce2Size * 2);
     const header = buildHeader(l.task, { extranonce1: l.task.extranonce1, extranonce2, ntime: l.task.ntime, nonce: '00000000' });
     // Everything needed to forward a share rides in the job id, so a restarted scheduler can forward it too.
     const jobId = [l.center, l.id, l.task.jobId, extranonce2, l.task.ntime].join('|');
+    return { v: SCHEMA_VERSION, jobId, owner: key, header: bytesToHex(header), nonceStart: 0, nonceCount: 2 ** 32, shareTarget: l.task.shareTarget };
+  }
+
+  private async send(nodeId: string, work: WorkAssignment): Promise<boolean> {
     try {
-      await request(
-        this.options.nc,
-        subjects.nodeWork(nodeId),
-        WorkAssignment,
-        { v: SCHEMA_VERSION, jobId, owner: key, header: bytesToHex(header), nonceStart: 0, nonceCount: 2 ** 32, shareTarget: l.task.shareTarget },
-        WorkAccepted,
-        'WorkAssignment',
-      );
-      this.event('assign', `${nodeId} → ${key}`, { nodeId, account: key, extranonce2 });
+      await request(this.options.nc, subjects.nodeWork(nodeId), WorkAssignment, work, WorkAccepted, 'WorkAssignment');
+      this.event('assign', `${nodeId} → ${work.owner}`, { nodeId, account: work.owner, extranonce2: work.jobId.split('|')[3] });
       return true;
     } catch (e) {
-      this.log(`assign ${nodeId} → ${key}: ${(e as Error).message}`);
+      this.log(`assign ${nodeId} → ${work.owner}: ${(e as Error).message}`);
       return false;
     }
   }
@@ -639,6 +723,11 @@ export class Scheduler {
       encode(SchedulerEvent, { v: SCHEMA_VERSION, plan: this.plan.name, at: Date.now(), kind, reason, ...(data ? { data } : {}) }),
     );
   }
+}
+
+/** Runs `fn` over `items`, at most `width` at a time. */
+async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
 
 const centerOf = (a: SchedulerSubAccount) => ('pool' in a ? `${a.pool.host}:${a.pool.port}` : a.center);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { NodeHealth, type NodeSample } from '../../src/scheduler/health.js';
 import { activeNodes } from '../../src/scheduler/policy.js';
 
-const sample = (id: string, measured: number, mining = true, standby = false): NodeSample => ({ id, alive: true, mining, calibrated: 100, measured, standby });
+const sample = (id: string, measured: number, mining = true, standby = false): NodeSample => ({ id, alive: true, mining, settled: mining, calibrated: 100, measured, standby });
 
 describe('node health', () => {
   it('fails a node that under-delivers three decisions in a row, and does not recover it for going idle', () => {
@@ -55,6 +55,12 @@ describe('node health', () => {
     // Twice the wait: 4 decisions.
     for (let i = 0; i < 3; i++) expect(run(0, false)).toEqual([]);
     expect(run(0, false)).toEqual(['node-probation']);
+  });
+
+  it('does not judge a node that just started working', () => {
+    const h = new NodeHealth();
+    for (let i = 0; i < 5; i++) h.assess([sample('a', 100), sample('b', 100), { ...sample('c', 5), settled: false }]);
+    expect(h.status('c')).toBe('ok');
   });
 
   it('recovers a node lost to heartbeats when its heartbeats come back', () => {
