@@ -10,10 +10,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectBus } from '../../src/bus/connect.js';
 import { streams } from '../../src/bus/subjects.js';
-import { BuiltinChain } from '../../src/center/chain.js';
-import { DistributionCenter } from '../../src/center/center.js';
 import { PACKAGE_ROOT } from '../../src/engine/paths.js';
 import { NodeAgent } from '../../src/node/agent.js';
+import { unreachableStandards } from '../helpers/center.js';
 import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
@@ -30,14 +29,8 @@ function scheduler(nats: string, plan: string, ...extra: string[]) {
 
 describe('hashgrid scheduler', () => {
   it('resumes after SIGKILL without repeating or losing accounting', async () => {
-    const server = await startServer();
-    const nc = await connectBus({ servers: server.url });
-    const chain = new BuiltinChain({ difficulty: 1, refreshMs: 0 });
-    const accounts = [
-      { id: 'alice', password: 'alice-secret', standard: 1e9, windowSeconds: 600 },
-      { id: 'bob', password: 'bob-secret-1', standard: 1e9, windowSeconds: 600 },
-    ];
-    const center = await DistributionCenter.start({ nc, source: chain, subAccounts: accounts, initialDifficulty: 2 ** -16 });
+    // Standards out of reach: the work never stops.
+    const { server, nc, accounts, center, close } = await unreachableStandards();
     const nodeConn = await connectBus({ servers: server.url });
     const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'n1', threads: 1, calibrateMs: 200, heartbeatMs: 250 });
     const planFile = join(tempDir(), 'plan.json');
@@ -77,9 +70,7 @@ describe('hashgrid scheduler', () => {
 
     second.child.kill('SIGTERM');
     await second.exited;
-    await center.close();
-    chain.close();
-    await nc.close();
+    await close();
   });
 
   it('refuses a bad plan with exit code 2 before connecting anywhere', () => {

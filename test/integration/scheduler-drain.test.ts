@@ -12,26 +12,18 @@ import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
 import { SCHEMA_VERSION, SchedulerAccountChange, SchedulerStatus } from '../../src/bus/schemas.js';
 import { streams, subjects } from '../../src/bus/subjects.js';
-import { BuiltinChain } from '../../src/center/chain.js';
-import { DistributionCenter } from '../../src/center/center.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { NodePool } from '../../src/node/pool.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { startServer, stopAll, waitFor } from '../helpers/nats.js';
+import { unreachableStandards } from '../helpers/center.js';
+import { stopAll, waitFor } from '../helpers/nats.js';
 
 afterAll(() => stopAll());
 
 describe('switching sub-accounts', () => {
   it('loses no share at a switch, nor when the old owner is removed', async () => {
-    const server = await startServer();
-    const nc = await connectBus({ servers: server.url });
-    const chain = new BuiltinChain({ difficulty: 1, refreshMs: 0 });
-    // Standards out of reach: the node stays time-sliced between both for the whole test.
-    const accounts = [
-      { id: 'alice', password: 'alice-secret', standard: 1e9, windowSeconds: 600 },
-      { id: 'bob', password: 'bob-secret-1', standard: 1e9, windowSeconds: 600 },
-    ];
-    const center = await DistributionCenter.start({ nc, source: chain, subAccounts: accounts, initialDifficulty: 2 ** -16 });
+    // Standards out of reach: the work never stops.
+    const { server, nc, accounts, center, close } = await unreachableStandards();
     const pool = new NodePool(nc, { heartbeatMs: 500 });
     const nodeConn = await connectBus({ servers: server.url });
     const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'n1', threads: 1, calibrateMs: 200 });
@@ -77,8 +69,6 @@ describe('switching sub-accounts', () => {
     sub.unsubscribe();
     await second.stop();
     pool.stop();
-    await center.close();
-    chain.close();
-    await nc.close();
+    await close();
   });
 });
