@@ -83,7 +83,13 @@ async function statusCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** The status table an operator reads. */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+/** The status table an operator reads: sub-accounts, then (several centers) tiers and reservations, then nodes. */
 export function formatStatus(s: SchedulerStatus): string {
   const rows = s.accounts.map((a) => [
     a.key,
@@ -95,13 +101,12 @@ export function formatStatus(s: SchedulerStatus): string {
     formatEta(a.etaSeconds),
   ]);
   const head = ['sub-account', 'state', 'standard', 'delivered', 'progress', 'nodes', 'ETA'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  const centers = Object.entries(s.reservations).map(([c, r]) => [c, r.tier, formatRate(r.demand), formatRate(r.reserved), formatRate(r.allotted), r.lent > 0 ? formatRate(r.lent) : '-']);
   return [
-    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected`,
+    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}${s.role === 'standby' ? ' (this answer is a standby\'s)' : ''}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected`,
     '',
-    line(head),
-    ...rows.map(line),
+    ...table(head, rows),
+    ...(centers.length > 0 ? ['', ...table(['center', 'tier', 'demand', 'reserved', 'allotted', 'lent'], centers)] : []),
     '',
     `nodes: ${s.nodes.map((n) => `${n.id} ${n.state}`).join(', ') || 'none'}`,
   ].join('\n');

@@ -219,7 +219,7 @@ export class Scheduler {
     await Promise.all([...this.live.keys()].map((k) => this.refresh(k)));
     const nodes = this.nodes();
     const accounts = this.accounts();
-    const d = decide(nodes, accounts, { mode: this.plan.mode });
+    const d = decide(nodes, accounts, { mode: this.plan.mode, maintain: this.plan.maintain });
     this.lastDecision = d;
     // Hysteresis holds a plan against noise, never against a change in which sub-accounts take part.
     const taking = accounts.map((a) => a.key).sort().join();
@@ -680,6 +680,7 @@ export class Scheduler {
       leader: this.leader ? this.instanceId : this.lease && this.lease.until >= Date.now() ? this.lease.id : '',
       capacity: nodes.filter((n) => n.alive).reduce((s, n) => s + n.backends.reduce((x, b) => x + b.hashrate, 0), 0),
       tiers: Object.fromEntries(d?.tiers ?? []),
+      reservations: Object.fromEntries(d?.reservations ?? []),
       accounts: [...this.live].map(([key, l]) => {
         const s = this.state.accounts[key]!;
         const w = l.info?.delivered.standardWindow;
