@@ -587,6 +587,9 @@ export class Scheduler {
    * steps at once when the leader hands the lease back.
    */
   private async watchLease(): Promise<void> {
+    // The lease as it stands now, before the first request can arrive; the watch keeps it current.
+    const current = await this.kv.get(`leader.${this.plan.name}`);
+    if (current?.value?.length) this.lease = JSON.parse(new TextDecoder().decode(current.value)) as Lease;
     const w = await this.kv.watch({ key: `leader.${this.plan.name}` });
     this.leaseWatch = w;
     void (async () => {
