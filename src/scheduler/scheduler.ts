@@ -10,9 +10,11 @@
  * the policy (policy.ts), which runs every `decisionMs`.
  *
  * State that must survive a restart — each sub-account's state machine,
- * center session tokens, extranonce2 counters, assignments — lives in
- * JetStream KV, written with compare-and-set. Leadership is a KV lease, so
- * two schedulers on one plan never both act. Shares are forwarded through a
+ * center session tokens, extranonce2 counters, assignments, the
+ * sub-accounts as run-time changes left them — lives in JetStream KV,
+ * written with compare-and-set. Leadership is a KV lease, so two
+ * schedulers on one plan never both act, and only the leader answers the
+ * bus (a standby only when no one leads: as standby, refusing changes). Shares are forwarded through a
  * durable consumer and acknowledged only after the center answered, so a
  * crash redelivers rather than loses them, and the center's duplicate check
  * keeps the accounting from counting one twice.
@@ -708,10 +710,10 @@ export class Scheduler {
       nodes: nodes.map((n) => {
         const health = this.health.status(n.nodeId);
         return {
-        id: n.nodeId,
-        state: health !== 'ok' ? health : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
-        rate: n.backends.reduce((s, b) => s + b.hashrate, 0),
-        slices: this.current?.get(n.nodeId) ?? [],
+          id: n.nodeId,
+          state: health !== 'ok' ? health : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
+          rate: n.backends.reduce((s, b) => s + b.hashrate, 0),
+          slices: this.current?.get(n.nodeId) ?? [],
         };
       }),
       forwarded: this.forwarded,
