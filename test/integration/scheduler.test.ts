@@ -195,9 +195,10 @@ describe('the scheduler on a real grid', () => {
     const { agent, nc } = agents.get('node-a')!;
     await agent.stop();
     await nc.close();
-    const lastBeat = pool.get('node-a')!.lastSeen;
     const state = (id: string) => schedulers[0]!.status().nodes.find((n) => n.id === id)!.state;
     await waitFor(() => state('node-s') === 'active' && state('node-a') === 'failed' && assigned.length > 0, 10_000, 'standby active');
+    // Read only now: a beat sent just before the close may reach the pool after it.
+    const lastBeat = pool.get('node-a')!.lastSeen;
     lag.disable();
     sub.unsubscribe();
     const intervals = (assigned[0]!.at - lastBeat) / HEARTBEAT_MS;
