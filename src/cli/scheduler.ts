@@ -24,7 +24,7 @@ until each is up to standard (EP 4 178 150), and keeps them there.
   --nats <url>          NATS server URL(s) (required)
   --user <name>         NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
   --password-file <path>
-  --plan <file>         YAML or JSON: {"name","mode":"parallel"|"sequential","standby":[node ids],"decisionMs","sliceMs",
+  --plan <file>         YAML or JSON: {"name","mode":"parallel"|"sequential","maintain","standby":[node ids],"decisionMs","sliceMs",
                          "subAccounts":[ {"center","id","password","priority"}            (a hashgrid center)
                                        | {"pool":{"host","port"},"id","worker","password",
                                           "standard","windowSeconds","priority"} ]}     (any Stratum V1 pool)
