@@ -31,6 +31,8 @@ export interface ServeOptions {
   onError?: BusErrorSink;
   /** Largest request accepted (default codec.MAX_PAYLOAD_BYTES). */
   maxBytes?: number;
+  /** When it returns false the request is left to another responder on the subject: no reply, no count. */
+  answers?: () => boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export function serve<I extends z.ZodType, O extends z.ZodType>(
   return nc.subscribe(subject, {
     ...(options.queue ? { queue: options.queue } : {}),
     callback: (err, msg) => {
-      if (err) return;
+      if (err || (options.answers && !options.answers())) return;
       void (async () => {
         try {
           const request = decode(input, msg.data, name, options.maxBytes);

@@ -303,6 +303,12 @@ export const SchedulerPlan = z.object({
   standby: z.array(nodeId).max(1000).default([]),
   /** How often to decide (default 2000 ms). */
   decisionMs: z.number().int().min(100).max(60_000).default(2000),
+  /**
+   * Sequential mode: keep sub-accounts already up to standard there with a
+   * maintenance share while the rest of the pool works for the first one
+   * behind (default true); false is claim 1 to the letter.
+   */
+  maintain: z.boolean().default(true),
   /** Period over which a time-sliced node cycles through its sub-accounts (default 10,000 ms). */
   sliceMs: z.number().int().min(500).max(600_000).default(10_000),
 });
@@ -313,6 +319,8 @@ export const SchedulerAccountChange = z.discriminatedUnion('action', [
   z.object({ v, action: z.literal('remove'), center: z.string(), id: subAccountId }),
   z.object({ v, action: z.literal('priority'), center: z.string(), id: subAccountId, priority: z.number().int() }),
 ]);
+
+export type SchedulerAccountChange = z.infer<typeof SchedulerAccountChange>;
 
 export const SchedulerStatusRequest = z.object({ v });
 
@@ -333,11 +341,15 @@ export const SchedulerStatus = z.object({
   v,
   plan: z.string(),
   mode: z.enum(['parallel', 'sequential']),
+  /** The instance that answered: the leader acts, a standby only reports (and refuses changes with NOT_LEADER). */
+  role: z.enum(['leader', 'standby']),
   leader: z.string(),
   capacity: z.number(),
   tiers: z.record(z.string(), z.enum(['heavy', 'medium', 'light'])),
+  /** Per center when several compete: measured demand, the tier's reservation, what it was allotted and lent (H/s). */
+  reservations: z.record(z.string(), z.object({ tier: z.enum(['heavy', 'medium', 'light']), demand: z.number(), reserved: z.number(), allotted: z.number(), lent: z.number() })),
   accounts: z.array(SchedulerAccountStatus),
-  nodes: z.array(z.object({ id: z.string(), state: z.enum(['active', 'standby', 'failed', 'idle']), rate: z.number(), slices: z.array(z.object({ account: z.string(), fraction: z.number() })) })),
+  nodes: z.array(z.object({ id: z.string(), state: z.enum(['active', 'standby', 'failed', 'probation', 'idle']), rate: z.number(), slices: z.array(z.object({ account: z.string(), fraction: z.number() })) })),
   forwarded: z.object({ accepted: z.number().int(), rejected: z.number().int() }),
 });
 export type SchedulerStatus = z.infer<typeof SchedulerStatus>;

@@ -2,20 +2,20 @@
  * `hashgrid scheduler`: the sub-account scheduler, and `hashgrid scheduler
  * status` to see what it is doing.
  */
-import { readFileSync } from 'node:fs';
 import { redactUrl } from '../bus/auth.js';
 import { request } from '../bus/rpc.js';
 import { SCHEMA_VERSION, SchedulerStatus, SchedulerStatusRequest } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
 import { busErrorCounter, createRegistry, schedulerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { NodePool } from '../node/pool.js';
-import { parsePlan, Scheduler } from '../scheduler/scheduler.js';
+import { readPlanFile } from '../scheduler/plan-file.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 import { forFlag, parseFlags, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
 import { formatEta } from '../core/format.js';
 import { formatRate } from './output.js';
 
-export const SCHEDULER_HELP = `Usage: hashgrid scheduler --nats <url> --plan <plan.json>
+export const SCHEDULER_HELP = `Usage: hashgrid scheduler --nats <url> --plan <plan.yaml|plan.json> [--mode sequential|parallel]
        hashgrid scheduler status --nats <url> [--plan-name <name>] [--json]
 
 Divides the node pool's hashrate between sub-accounts of distribution centers
@@ -24,10 +24,11 @@ until each is up to standard (EP 4 178 150), and keeps them there.
   --nats <url>          NATS server URL(s) (required)
   --user <name>         NATS user; password from --password-file or $HASHGRID_NATS_PASSWORD
   --password-file <path>
-  --plan <file.json>    {"name","mode":"parallel"|"sequential","standby":[node ids],"decisionMs","sliceMs",
+  --plan <file>         YAML or JSON: {"name","mode":"parallel"|"sequential","maintain","standby":[node ids],"decisionMs","sliceMs",
                          "subAccounts":[ {"center","id","password","priority"}            (a hashgrid center)
                                        | {"pool":{"host","port"},"id","worker","password",
                                           "standard","windowSeconds","priority"} ]}     (any Stratum V1 pool)
+  --mode <mode>         sequential (EP 4 178 150 claim 1 as written) or parallel; overrides the plan's "mode"
   --plan-name <name>    (status) the plan to ask about (default "default")
   --json                (status) print the status object
 `;
@@ -37,21 +38,19 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     ...BUS_FLAGS,
     plan: { type: 'string' },
+    mode: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(SCHEDULER_HELP);
     return 0;
   }
-  if (!values.plan) throw new UsageError('--plan', 'required: a plan file (JSON)');
-  let planData: unknown;
-  try {
-    planData = JSON.parse(readFileSync(values.plan, 'utf8'));
-  } catch (e) {
-    throw new UsageError('--plan', `cannot read ${values.plan} as JSON: ${(e as Error).message}`);
-  }
+  if (!values.plan) throw new UsageError('--plan', 'required: a plan file (YAML or JSON)');
+  // The flag overrides the file, so one plan can be checked in both modes.
+  if (values.mode !== undefined && values.mode !== 'sequential' && values.mode !== 'parallel') throw new UsageError('--mode', `expected "sequential" or "parallel", got "${values.mode}"`);
+  const mode = values.mode;
   // A bad plan is a usage error naming --plan, found before anything connects.
-  const plan = forFlag('--plan', () => parsePlan(planData));
+  const plan = forFlag('--plan', () => readPlanFile(values.plan!, mode ? { mode } : {}));
   const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   const pool = new NodePool(nc);
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
@@ -84,7 +83,13 @@ async function statusCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** The status table an operator reads. */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+/** The status table an operator reads: sub-accounts, then (several centers) tiers and reservations, then nodes. */
 export function formatStatus(s: SchedulerStatus): string {
   const rows = s.accounts.map((a) => [
     a.key,
@@ -96,13 +101,12 @@ export function formatStatus(s: SchedulerStatus): string {
     formatEta(a.etaSeconds),
   ]);
   const head = ['sub-account', 'state', 'standard', 'delivered', 'progress', 'nodes', 'ETA'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  const centers = Object.entries(s.reservations).map(([c, r]) => [c, r.tier, formatRate(r.demand), formatRate(r.reserved), formatRate(r.allotted), r.lent > 0 ? formatRate(r.lent) : '-']);
   return [
-    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected`,
+    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}${s.role === 'standby' ? ' (this answer is a standby\'s)' : ''}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected`,
     '',
-    line(head),
-    ...rows.map(line),
+    ...table(head, rows),
+    ...(centers.length > 0 ? ['', ...table(['center', 'tier', 'demand', 'reserved', 'allotted', 'lent'], centers)] : []),
     '',
     `nodes: ${s.nodes.map((n) => `${n.id} ${n.state}`).join(', ') || 'none'}`,
   ].join('\n');

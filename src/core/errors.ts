@@ -50,6 +50,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** A request is valid but not allowed in the current state. */
   INVALID_STATE: 'INVALID_STATE',
+  /** A standby instance was asked to act: only the leader (of a plan, of a lease) may. */
+  NOT_LEADER: 'NOT_LEADER',
   /** A Stratum peer sent something wrong; data.stratumCode is the wire code (20–25). */
   STRATUM: 'STRATUM',
   /** A sub-account, its credentials or its standard are wrong. */

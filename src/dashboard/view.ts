@@ -31,7 +31,7 @@ export interface NodeView {
   /** Recent measured hashrate, one sample per watcher tick, oldest first. */
   spark: number[];
   /** What the scheduler does with it, when a scheduler is watched. */
-  role?: 'active' | 'standby' | 'failed' | 'idle';
+  role?: 'active' | 'standby' | 'failed' | 'probation' | 'idle';
   /** Sub-accounts it works for, with the share of its time. */
   slices?: { account: string; fraction: number }[];
 }

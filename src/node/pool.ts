@@ -1,7 +1,12 @@
 /**
  * The node pool: the registry every scheduling service reads. It answers
- * registrations, follows heartbeats, and marks a node lost after it misses
- * `lostAfterBeats` heartbeats in a row. A pool that starts after a node
+ * registrations, follows heartbeats, and marks a node lost when no heartbeat
+ * came for `lostAfterBeats` intervals (default 1.5: the next beat is half an
+ * interval late). With the sweep every quarter interval, a dead node is
+ * marked lost at most 1.75 intervals after its last heartbeat, so a
+ * scheduler that reacts at once moves its work within two intervals
+ * (issue 5, scope 4); the price is that a node whose heartbeats run half an
+ * interval late is marked lost and comes back with its next one. A pool that starts after a node
  * registered (a dashboard, a restarted service) asks the node to describe
  * itself when its first heartbeat arrives.
  */
@@ -29,12 +34,14 @@ export interface PoolNode {
 export interface NodePoolOptions {
   /** Heartbeat period told to nodes (default 2000 ms). */
   heartbeatMs?: number;
-  /** Missed heartbeats before a node counts as lost (default 3). */
+  /** Heartbeat intervals without one before a node counts as lost (default 1.5; see the module comment). */
   lostAfterBeats?: number;
   onError?: BusErrorSink;
   /** Called when a node registers, is lost, or comes back. */
-  onChange?: (node: PoolNode, event: 'registered' | 'lost' | 'back') => void;
+  onChange?: (node: PoolNode, event: PoolEvent) => void;
 }
+
+export type PoolEvent = 'registered' | 'lost' | 'back';
 
 export class NodePool {
   private readonly table = new Map<string, PoolNode>();
@@ -44,6 +51,7 @@ export class NodePool {
   private readonly asked = new Map<string, number>();
   readonly heartbeatMs: number;
   private stopped = false;
+  private readonly watchers = new Set<(node: PoolNode, event: PoolEvent) => void>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -82,14 +90,25 @@ export class NodePool {
           else delete node.jobId;
           if (!node.alive) {
             node.alive = true;
-            options.onChange?.(node, 'back');
+            this.changed(node, 'back');
           }
         },
         options.onError,
       ),
     ];
-    this.timer = setInterval(() => this.sweep(), Math.max(100, this.heartbeatMs / 2));
+    this.timer = setInterval(() => this.sweep(), Math.max(25, this.heartbeatMs / 4));
     this.timer.unref();
+  }
+
+  /** Calls `fn` on every registration, loss and return, as they happen; returns how to stop. */
+  watch(fn: (node: PoolNode, event: PoolEvent) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  private changed(node: PoolNode, event: PoolEvent): void {
+    this.options.onChange?.(node, event);
+    for (const fn of this.watchers) fn(node, event);
   }
 
   nodes(): PoolNode[] {
@@ -124,7 +143,7 @@ export class NodePool {
       alive: true,
     };
     this.table.set(reg.nodeId, node);
-    this.options.onChange?.(node, 'registered');
+    this.changed(node, 'registered');
   }
 
   /** Asks a node we have not seen register for its registration (a node that answers for another id is ignored). */
@@ -146,11 +165,11 @@ export class NodePool {
   }
 
   private sweep(): void {
-    const deadline = Date.now() - this.heartbeatMs * (this.options.lostAfterBeats ?? 3);
+    const deadline = Date.now() - this.heartbeatMs * (this.options.lostAfterBeats ?? 1.5);
     for (const node of this.table.values()) {
       if (node.alive && node.lastSeen < deadline) {
         node.alive = false;
-        this.options.onChange?.(node, 'lost');
+        this.changed(node, 'lost');
       }
     }
   }

@@ -10,9 +10,11 @@
  * the policy (policy.ts), which runs every `decisionMs`.
  *
  * State that must survive a restart — each sub-account's state machine,
- * center session tokens, extranonce2 counters, assignments — lives in
- * JetStream KV, written with compare-and-set. Leadership is a KV lease, so
- * two schedulers on one plan never both act. Shares are forwarded through a
+ * center session tokens, extranonce2 counters, assignments, the
+ * sub-accounts as run-time changes left them — lives in JetStream KV,
+ * written with compare-and-set. Leadership is a KV lease, so two
+ * schedulers on one plan never both act, and only the leader answers the
+ * bus (a standby only when no one leads: as standby, refusing changes). Shares are forwarded through a
  * durable consumer and acknowledged only after the center answered, so a
  * crash redelivers rather than loses them, and the center's duplicate check
  * keeps the accounting from counting one twice.
@@ -47,6 +49,7 @@ import { ensureSharesStream } from '../bus/jetstream.js';
 import type { SchedulerMetrics } from '../metrics/metrics.js';
 import type { NodePool } from '../node/pool.js';
 import { buildHeader, hex32 } from '../stratum/job.js';
+import { NodeHealth } from './health.js';
 import { NatsCenterLink, StratumPoolLink, type CenterLink } from './links.js';
 import { decide, materiallyDifferent, type Plan, type PolicyAccount, type PolicyNode, type Slice } from './policy.js';
 
@@ -56,6 +59,29 @@ type AccountState = 'pending' | 'authenticating' | 'mining' | 'up-to-standard' |
 interface DurableState {
   accounts: Record<string, { state: AccountState; token?: string; nextExtranonce2: number; priority: number; reason?: string }>;
   assignments: Record<string, Slice[]>;
+  /**
+   * The sub-accounts as run-time changes left them: every account's
+   * definition, and the plan-file accounts removed over the bus (so a
+   * restart with the same file does not bring them back).
+   */
+  definitions?: Record<string, SchedulerSubAccount>;
+  removed?: string[];
+}
+
+interface Rotation {
+  index: number;
+  /** When the current slice's clock started (held while draining). */
+  since: number;
+  account?: string;
+  /** Since when the node has worked without a break (switches do not break it: the engine's meter runs on). */
+  workingSince?: number;
+  /** Set from a switch until the old owner's shares stored before it are forwarded. */
+  draining?: { account: string; seq: number; since: number };
+}
+
+interface Lease {
+  id: string;
+  until: number;
 }
 
 interface Live {
@@ -77,8 +103,16 @@ export interface SchedulerOptions {
   plan: unknown;
   /** Identifies this instance in the leadership lease (default random). */
   instanceId?: string;
+  /**
+   * How long a removed sub-account's link stays open so shares its nodes
+   * found before the change still reach its center (default 30,000 ms, the
+   * center's grace period for replaced jobs).
+   */
+  drainMs?: number;
   /** A node delivering under this share of its peers' (calibration-relative) rate for 3 decisions is failed (default 0.5). */
   underDelivery?: number;
+  /** Decisions an under-delivering node sits out before it works on probation (default 10; see health.ts). */
+  probationAfter?: number;
   onError?: BusErrorSink;
   metrics?: SchedulerMetrics;
   log?: (line: string) => void;
@@ -90,28 +124,37 @@ export class Scheduler {
   leader = false;
   forwarded = { accepted: 0, rejected: 0 };
   private readonly live = new Map<string, Live>();
+  /** Removed sub-accounts whose in-flight shares are still forwarded, until `until`. */
+  private readonly retired = new Map<string, { live: Live; until: number }>();
   private state: DurableState = { accounts: {}, assignments: {} };
   private revision = 0;
   private kv!: KV;
   private current: Plan | undefined;
-  private failed = new Set<string>();
-  private underCount = new Map<string, number>();
+  private readonly health: NodeHealth;
   /** Per node: which slice it is on and since when. */
-  private rotation = new Map<string, { index: number; since: number; account?: string }>();
+  private rotation = new Map<string, Rotation>();
   private lastDecision: ReturnType<typeof decide> | undefined;
+  /** The sub-accounts the last decision scheduled (sorted keys). */
+  private taking = '';
   private timer: NodeJS.Timeout | undefined;
   private messages: ConsumerMessages | undefined;
   private subs: Subscription[] = [];
+  private leaseWatch: { stop(): void } | undefined;
   private stopped = false;
   private stepping = false;
+  private again = false;
+  private unwatchPool: (() => void) | undefined;
   private saving: Promise<void> = Promise.resolve();
   private readonly log: (line: string) => void;
+
+  /** The lease as last read: who leads, until when. */
+  private lease: Lease | undefined;
 
   private constructor(private readonly options: SchedulerOptions) {
     this.plan = parsePlan(options.plan);
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     this.log = options.log ?? (() => {});
-    this.plan.subAccounts.forEach((a, i) => this.addLive(a, a.priority ?? i));
+    this.health = new NodeHealth({ ...(options.underDelivery !== undefined ? { underDelivery: options.underDelivery } : {}), ...(options.probationAfter !== undefined ? { probationAfter: options.probationAfter } : {}) });
   }
 
   private addLive(a: SchedulerSubAccount, priority: number): void {
@@ -126,9 +169,14 @@ export class Scheduler {
     const s = new Scheduler(options);
     s.kv = await new Kvm(options.nc).create(buckets.scheduler, { history: 1 });
     await s.load();
+    await s.watchLease();
     await ensureSharesStream(options.nc);
     await s.consumeShares();
     s.serve();
+    // A lost node is replaced at once, not at the next tick: fail-over within two heartbeat intervals.
+    s.unwatchPool = options.pool.watch((_, event) => {
+      if (event === 'lost') void s.step().catch((e) => s.log(`step failed: ${(e as Error).message}`));
+    });
     s.timer = setInterval(() => void s.step().catch((e) => s.log(`step failed: ${(e as Error).message}`)), s.plan.decisionMs);
     s.timer.unref();
     await s.step();
@@ -139,7 +187,10 @@ export class Scheduler {
     this.stopped = true;
     clearInterval(this.timer);
     for (const sub of this.subs) sub.unsubscribe();
+    this.leaseWatch?.stop();
+    this.unwatchPool?.();
     for (const l of this.live.values()) l.link.close();
+    for (const r of this.retired.values()) r.live.link.close();
     await this.messages?.close();
     if (this.leader) await this.kv.delete(`leader.${this.plan.name}`).catch(() => {});
   }
@@ -148,23 +199,35 @@ export class Scheduler {
 
   /** Leadership, center state, failures, policy, work. One at a time: a slow step skips the next tick. */
   async step(): Promise<void> {
-    if (this.stepping) return;
+    if (this.stepping) {
+      this.again = true; // something happened mid-step (a node lost): decide once more right after
+      return;
+    }
     this.stepping = true;
     try {
       await this.stepOnce();
     } finally {
       this.stepping = false;
     }
+    if (this.again) {
+      this.again = false;
+      await this.step();
+    }
   }
 
   private async stepOnce(): Promise<void> {
     if (this.stopped || !(await this.lead())) return;
+    this.closeRetired(Date.now());
     await Promise.all([...this.live.keys()].map((k) => this.refresh(k)));
     const nodes = this.nodes();
     const accounts = this.accounts();
-    const d = decide(nodes, accounts, { mode: this.plan.mode });
+    const d = decide(nodes, accounts, { mode: this.plan.mode, maintain: this.plan.maintain });
     this.lastDecision = d;
-    if (materiallyDifferent(this.current, d.plan, nodes)) {
+    // Hysteresis holds a plan against noise, never against a change in which sub-accounts take part.
+    const taking = accounts.map((a) => a.key).sort().join();
+    const joined = taking !== this.taking;
+    this.taking = taking;
+    if (joined || materiallyDifferent(this.current, d.plan, nodes)) {
       this.current = d.plan;
       this.state.assignments = Object.fromEntries(d.plan);
       await this.save();
@@ -172,6 +235,7 @@ export class Scheduler {
       const why = [...d.reasons, ...(this.plan.mode === 'parallel' && targets ? [`targets ${targets}`] : [])].join('; ');
       this.event('plan', why || 'no work: no node is active', { assignments: Object.fromEntries(d.plan) });
     }
+    await this.drain(Date.now());
     await this.rotate(Date.now());
   }
 
@@ -186,86 +250,146 @@ export class Scheduler {
     return out;
   }
 
-  /**
-   * Pool nodes with failure detection: heartbeat loss, or delivering under
-   * `underDelivery` of what its peers deliver relative to their calibration,
-   * for 3 decisions in a row. Comparing with peers (the median ratio) rather
-   * than with the calibration alone keeps a machine whose cores are all
-   * shared from failing every node at once.
-   */
+  /** Pool nodes through the health check (health.ts): failures, probation, recoveries, each an event. */
   private nodes(): PolicyNode[] {
     const pool = this.options.pool.nodes();
-    const calibrated = (n: (typeof pool)[number]) => n.backends.reduce((s, b) => s + b.hashrate, 0);
-    const measured = (n: (typeof pool)[number]) => Object.values(n.hashrate).reduce((s, r) => s + r, 0);
-    const mining = pool.filter((n) => n.alive && n.state === 'mining' && calibrated(n) > 0);
-    const ratios = mining.map((n) => measured(n) / calibrated(n)).sort((a, b) => a - b);
-    const median = ratios.length > 1 ? ratios[Math.floor(ratios.length / 2)]! : 1;
-    const out: PolicyNode[] = [];
-    for (const n of pool) {
-      const rate = calibrated(n);
-      const under = mining.includes(n) && measured(n) < (this.options.underDelivery ?? 0.5) * median * rate;
-      this.underCount.set(n.nodeId, under ? (this.underCount.get(n.nodeId) ?? 0) + 1 : 0);
-      const failed = !n.alive || (this.underCount.get(n.nodeId) ?? 0) >= 3;
-      if (failed && !this.failed.has(n.nodeId)) {
-        this.failed.add(n.nodeId);
-        const why = !n.alive ? 'missed heartbeats' : `delivering ${(measured(n) / 1e6).toFixed(2)} of its calibrated ${(rate / 1e6).toFixed(2)} MH/s`;
-        this.event('node-failed', `${n.nodeId}: ${why}`);
-      } else if (!failed && this.failed.has(n.nodeId)) {
-        this.failed.delete(n.nodeId);
-        this.event('node-recovered', `${n.nodeId} is back`);
-      }
-      out.push({ id: n.nodeId, rate: rate || 1e6, alive: n.alive, failed, standby: this.plan.standby.includes(n.nodeId) });
-    }
-    return out;
+    const standby = new Set(this.plan.standby);
+    const now = Date.now();
+    // The node's meter reads low for its first second of work, and a heartbeat carries it a beat late.
+    const settleMs = 1000 + 2 * this.options.pool.heartbeatMs;
+    const { nodes, events } = this.health.assess(
+      pool.map((n) => ({
+        id: n.nodeId,
+        alive: n.alive,
+        mining: n.state === 'mining',
+        calibrated: n.backends.reduce((s, b) => s + b.hashrate, 0),
+        measured: Object.values(n.hashrate).reduce((s, r) => s + r, 0),
+        settled: now - (this.rotation.get(n.nodeId)?.workingSince ?? now) >= settleMs,
+        standby: standby.has(n.nodeId),
+      })),
+    );
+    this.health.retain(new Set(pool.map((n) => n.nodeId)));
+    for (const e of events) this.event(e.kind, e.reason, { nodeId: e.nodeId });
+    return nodes;
   }
 
-  /** Moves each node to its current slice's account, cycling slices over sliceMs. */
+  /**
+   * Moves each node to its current slice's account, cycling slices over
+   * sliceMs. Every extranonce2 handed out in one rotation is saved once,
+   * before any of that work leaves; then the requests go out together, a
+   * few hundred at a time, so a rotation of 10,000 nodes is one KV write and
+   * a few round trips, not 10,000 of each.
+   */
   private async rotate(now: number): Promise<void> {
     const plan: Plan = this.current ?? new Map();
+    const cancels: string[] = [];
     for (const [nodeId, r] of this.rotation) {
       if (!plan.has(nodeId) && r.account) {
         this.rotation.delete(nodeId);
-        await request(this.options.nc, subjects.nodeControl(nodeId), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'Control').catch(() => {});
+        cancels.push(nodeId);
       }
     }
+    const moves: { nodeId: string; r: Rotation; work: WorkAssignment }[] = [];
     for (const [nodeId, slices] of plan) {
       let r = this.rotation.get(nodeId);
-      const due = !r || now - r.since >= (slices[r.index % slices.length]?.fraction ?? 1) * this.plan.sliceMs || !slices.some((sl: Slice) => sl.account === r!.account);
+      const due = !r || (!r.draining && now - r.since >= (slices[r.index % slices.length]?.fraction ?? 1) * this.plan.sliceMs) || !slices.some((sl: Slice) => sl.account === r!.account);
       if (!r) r = { index: 0, since: now };
       else if (due && slices.length > 1) r.index = (r.index + 1) % slices.length;
       const want = slices[r.index % slices.length]!.account;
       if (want !== r.account) {
         r.since = now;
-        if (await this.assign(nodeId, want)) r.account = want;
+        const work = this.workFor(want);
+        if (work) moves.push({ nodeId, r, work });
       } else if (due) r.since = now;
       this.rotation.set(nodeId, r);
     }
+    if (moves.length > 0) await this.save();
+    const drainFrom = moves.some((m) => m.r.account) ? await this.lastShareSeq() : 0;
+    await inBatches(cancels, 256, (nodeId) =>
+      request(this.options.nc, subjects.nodeControl(nodeId), Control, { v: SCHEMA_VERSION, action: 'cancel' }, ControlDone, 'Control').then(
+        () => {},
+        () => {},
+      ),
+    );
+    await inBatches(moves, 256, async ({ nodeId, r, work }) => {
+      if (!(await this.send(nodeId, work))) return;
+      // The old owner's shares already found are forwarded before the new slice's time counts (see drain()).
+      if (r.account && r.account !== work.owner) r.draining = { account: r.account, seq: drainFrom, since: now };
+      r.account = work.owner;
+      r.workingSince ??= Date.now();
+    });
   }
 
-  /** Gives `nodeId` a fresh header of `key`'s current task (a new extranonce2). */
-  private async assign(nodeId: string, key: string): Promise<boolean> {
+  /**
+   * Switching drains in-flight shares first: a node that moved keeps its
+   * new slice's clock stopped until every share stored before the switch
+   * (stream sequence ≤ the one recorded then) has been forwarded — the
+   * consumer's ack floor passed it — or `drainMs` ran out. Shares for the
+   * old owner that arrive later are forwarded all the same (the job id says
+   * whose they are; the center accepts them within its grace period).
+   */
+  private async drain(now: number): Promise<void> {
+    const draining = [...this.rotation].filter(([, r]) => r.draining);
+    if (draining.length === 0) return;
+    const floor = await this.ackFloor();
+    for (const [nodeId, r] of draining) {
+      const d = r.draining!;
+      const done = floor >= d.seq;
+      if (!done && now - d.since < (this.options.drainMs ?? 30_000)) continue;
+      r.draining = undefined;
+      r.since = now;
+      this.event('switched', `${nodeId}: ${d.account} → ${r.account ?? '-'} ${done ? `after its shares were forwarded (${now - d.since} ms)` : 'with shares still unforwarded after drainMs'}`, { nodeId, from: d.account, to: r.account, drainedMs: now - d.since, drained: done });
+    }
+  }
+
+  private async lastShareSeq(): Promise<number> {
+    const jsm = await jetstreamManager(this.options.nc);
+    return (await jsm.streams.info(streams.shares.name)).state.last_seq;
+  }
+
+  private async ackFloor(): Promise<number> {
+    const jsm = await jetstreamManager(this.options.nc);
+    const c = await jsm.consumers.info(streams.shares.name, `scheduler-${this.plan.name}`);
+    // Nothing waiting: everything stored so far is forwarded, whatever the floor says.
+    return c.num_pending === 0 && c.num_ack_pending === 0 ? Number.MAX_SAFE_INTEGER : c.ack_floor.stream_seq;
+  }
+
+  /** Takes `key` out of the plan, keeping its link for the drain. */
+  private retire(key: string): void {
     const l = this.live.get(key)!;
-    const s = this.state.accounts[key]!;
-    if (!l.task || !l.authenticated) return false;
+    this.live.delete(key);
+    this.retired.set(key, { live: l, until: Date.now() + (this.options.drainMs ?? 30_000) });
+    for (const r of this.rotation.values()) if (r.account === key) r.account = undefined;
+  }
+
+  private closeRetired(now: number): void {
+    for (const [key, r] of this.retired) {
+      if (r.until > now) continue;
+      r.live.link.close();
+      this.retired.delete(key);
+    }
+  }
+
+  /** A fresh header of `key`'s current task (a new extranonce2, saved by the caller before it is sent). */
+  private workFor(key: string): WorkAssignment | undefined {
+    const l = this.live.get(key);
+    const s = this.state.accounts[key];
+    if (!l || !s || !l.task || !l.authenticated) return undefined; // removed since the plan was made
     const en2 = s.nextExtranonce2++;
-    await this.save();
     const extranonce2 = en2.toString(16).padStart(l.task.extranonce2Size * 2, '0').slice(-l.task.extranonce2Size * 2);
     const header = buildHeader(l.task, { extranonce1: l.task.extranonce1, extranonce2, ntime: l.task.ntime, nonce: '00000000' });
     // Everything needed to forward a share rides in the job id, so a restarted scheduler can forward it too.
     const jobId = [l.center, l.id, l.task.jobId, extranonce2, l.task.ntime].join('|');
+    return { v: SCHEMA_VERSION, jobId, owner: key, header: bytesToHex(header), nonceStart: 0, nonceCount: 2 ** 32, shareTarget: l.task.shareTarget };
+  }
+
+  private async send(nodeId: string, work: WorkAssignment): Promise<boolean> {
     try {
-      await request(
-        this.options.nc,
-        subjects.nodeWork(nodeId),
-        WorkAssignment,
-        { v: SCHEMA_VERSION, jobId, owner: key, header: bytesToHex(header), nonceStart: 0, nonceCount: 2 ** 32, shareTarget: l.task.shareTarget },
-        WorkAccepted,
-        'WorkAssignment',
-      );
-      this.event('assign', `${nodeId} → ${key}`, { nodeId, account: key, extranonce2 });
+      await request(this.options.nc, subjects.nodeWork(nodeId), WorkAssignment, work, WorkAccepted, 'WorkAssignment');
+      this.event('assign', `${nodeId} → ${work.owner}`, { nodeId, account: work.owner, extranonce2: work.jobId.split('|')[3] });
       return true;
     } catch (e) {
-      this.log(`assign ${nodeId} → ${key}: ${(e as Error).message}`);
+      this.log(`assign ${nodeId} → ${work.owner}: ${(e as Error).message}`);
       return false;
     }
   }
@@ -315,8 +439,8 @@ export class Scheduler {
   }
 
   private transition(key: string, next: AccountState, reason: string): void {
-    const s = this.state.accounts[key]!;
-    if (s.state === next) return;
+    const s = this.state.accounts[key];
+    if (!s || s.state === next) return; // removed while its center answered
     this.event('sub-account', `${key}: ${s.state} → ${next} (${reason})`, { account: key, from: s.state, to: next });
     s.state = next;
     s.reason = reason;
@@ -353,7 +477,8 @@ export class Scheduler {
   private async forward(share: Share): Promise<'done' | 'later'> {
     const [center, id, taskJobId, extranonce2, ntime] = share.jobId.split('|');
     const key = `${center}/${id}`;
-    const l = this.live.get(key);
+    // A removed sub-account's shares are still its center's while the drain lasts.
+    const l = this.live.get(key) ?? this.retired.get(key)?.live;
     if (!l || !taskJobId || !extranonce2 || !ntime) return 'done'; // not work of this plan
     if (!l.authenticated) {
       const token = this.state.accounts[key]?.token;
@@ -377,12 +502,40 @@ export class Scheduler {
   private async load(): Promise<void> {
     const entry = await this.kv.get(`state.${this.plan.name}`);
     if (entry?.value?.length) {
-      this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
-      this.revision = entry.revision;
+      this.adopt(JSON.parse(new TextDecoder().decode(entry.value)) as DurableState, entry.revision);
       this.current = new Map(Object.entries(this.state.assignments));
       this.log(`resumed plan ${this.plan.name} at revision ${this.revision}`);
+    } else this.adopt({ accounts: {}, assignments: {} }, 0);
+  }
+
+  /**
+   * Takes saved state as this instance's own: the sub-accounts are the plan
+   * file's, minus those removed at run time, plus those added (a saved
+   * definition wins over the file's), each with its saved priority.
+   */
+  private adopt(saved: DurableState, revision: number): void {
+    this.state = saved;
+    this.revision = revision;
+    const removed = new Set(saved.removed ?? []);
+    const wanted = new Map<string, SchedulerSubAccount>();
+    const order = new Map<string, number>();
+    this.plan.subAccounts.forEach((a, i) => {
+      if (!removed.has(keyOf(a))) wanted.set(keyOf(a), a);
+      order.set(keyOf(a), a.priority ?? i);
+    });
+    for (const [key, a] of Object.entries(saved.definitions ?? {})) wanted.set(key, a);
+    for (const [key, l] of [...this.live]) {
+      if (wanted.has(key)) continue;
+      l.link.close();
+      this.live.delete(key);
     }
-    for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.priority };
+    for (const [key, a] of wanted) {
+      if (!this.live.has(key)) this.addLive(a, saved.accounts[key]?.priority ?? order.get(key) ?? a.priority ?? this.live.size);
+      this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: this.live.get(key)!.priority };
+    }
+    for (const key of Object.keys(this.state.accounts)) if (!wanted.has(key)) delete this.state.accounts[key];
+    this.state.definitions = Object.fromEntries(wanted);
+    this.state.removed = [...removed];
   }
 
   /** Compare-and-set: a write based on a stale revision fails instead of overwriting. Saves run one at a time. */
@@ -400,18 +553,21 @@ export class Scheduler {
   /** Takes or renews the lease; returns whether this instance leads. */
   private async lead(): Promise<boolean> {
     const key = `leader.${this.plan.name}`;
-    const lease = { id: this.instanceId, until: Date.now() + 3 * this.plan.decisionMs };
+    const lease: Lease = { id: this.instanceId, until: Date.now() + 3 * this.plan.decisionMs };
     const data = new TextEncoder().encode(JSON.stringify(lease));
     const was = this.leader;
     try {
       const entry = await this.kv.get(key);
-      const holder = entry?.value?.length ? (JSON.parse(new TextDecoder().decode(entry.value)) as typeof lease) : undefined;
+      const holder = entry?.value?.length ? (JSON.parse(new TextDecoder().decode(entry.value)) as Lease) : undefined;
       if (!entry || !holder) await this.kv.create(key, data);
       else if (holder.id === this.instanceId || holder.until < Date.now()) await this.kv.update(key, data, entry.revision);
       else {
+        this.lease = holder;
         this.leader = false;
+        if (was) this.event('leadership', `${this.instanceId} stands by`);
         return false;
       }
+      this.lease = lease;
       this.leader = true;
     } catch {
       this.leader = false; // another instance won the race
@@ -419,51 +575,101 @@ export class Scheduler {
     if (this.leader !== was) {
       this.event('leadership', this.leader ? `${this.instanceId} leads plan ${this.plan.name}` : `${this.instanceId} stands by`);
       if (this.leader) {
-        // Re-read what the previous leader saved.
+        // Re-read what the previous leader saved: its accounting and its run-time account changes.
         const entry = await this.kv.get(`state.${this.plan.name}`);
-        if (entry?.value?.length) {
-          this.state = JSON.parse(new TextDecoder().decode(entry.value)) as DurableState;
-          this.revision = entry.revision;
-        }
-        for (const [key, l] of this.live) this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: l.priority };
+        if (entry?.value?.length) this.adopt(JSON.parse(new TextDecoder().decode(entry.value)) as DurableState, entry.revision);
       }
     }
     return this.leader;
+  }
+
+  /**
+   * Follows the lease as the leader renews it, so a standby knows at any
+   * moment whether someone leads (its own decisions may be far apart), and
+   * steps at once when the leader hands the lease back.
+   */
+  private async watchLease(): Promise<void> {
+    // The lease as it stands now, before the first request can arrive; the watch keeps it current.
+    const current = await this.kv.get(`leader.${this.plan.name}`);
+    if (current?.value?.length) this.lease = JSON.parse(new TextDecoder().decode(current.value)) as Lease;
+    const w = await this.kv.watch({ key: `leader.${this.plan.name}` });
+    this.leaseWatch = w;
+    void (async () => {
+      for await (const e of w) {
+        if (e.operation === 'PUT' && e.value.length) this.lease = JSON.parse(new TextDecoder().decode(e.value)) as Lease;
+        else {
+          this.lease = undefined;
+          if (!this.leader && !this.stopped) void this.step().catch((err) => this.log(`step failed: ${(err as Error).message}`));
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /**
+   * Whether this instance answers bus requests: the leader does; a standby
+   * stays silent while a live lease says another instance leads (so the
+   * requester gets the leader's answer), and answers itself — status as
+   * standby, changes refused with NOT_LEADER — only when no one leads.
+   */
+  private answers(): boolean {
+    return this.leader || !this.lease || this.lease.id === this.instanceId || this.lease.until < Date.now();
   }
 
   // ---- bus surface
 
   private serve(): void {
     const s = subjects.scheduler(this.plan.name);
-    const opts = this.options.onError ? { onError: this.options.onError } : {};
+    const opts = { answers: () => this.answers(), ...(this.options.onError ? { onError: this.options.onError } : {}) };
     this.subs = [
       serve(this.options.nc, s.status, SchedulerStatusRequest, SchedulerStatus, 'SchedulerStatus', () => this.status(), opts),
-      serve(this.options.nc, s.accounts, SchedulerAccountChange, SchedulerStatus, 'SchedulerAccountChange', async (c) => {
-        if (c.action === 'add') {
-          const key = keyOf(c.account);
-          if (this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
-          const priority = c.account.priority ?? this.live.size;
-          this.addLive(c.account, priority);
-          this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
-        } else {
-          const key = `${c.center}/${c.id}`;
-          if (!this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
-          if (c.action === 'remove') {
-            this.live.get(key)!.link.close();
-            this.live.delete(key);
-            delete this.state.accounts[key];
-          } else this.state.accounts[key]!.priority = c.priority;
-        }
-        await this.save();
-        this.event('plan-changed', `${c.action} ${c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`}`);
-        return this.status();
-      }, opts),
+      serve(this.options.nc, s.accounts, SchedulerAccountChange, SchedulerStatus, 'SchedulerAccountChange', (c) => this.change(c), opts),
       listen(this.options.nc, subjects.allExhausted, Exhausted, 'Exhausted', (m) => {
         // A node spent its header: next rotation gives it a new extranonce2.
         const r = this.rotation.get(m.nodeId);
         if (r) r.account = undefined;
       }),
     ];
+  }
+
+  /**
+   * A run-time change to the sub-accounts: checked, saved with
+   * compare-and-set, and only then applied, so a refused or failed change
+   * leaves the plan as it was.
+   */
+  private async change(c: SchedulerAccountChange): Promise<SchedulerStatus> {
+    // Only the leader acts (issue scope 5): a standby's change would be overwritten or fight the leader's.
+    if (!this.leader) throw new HashgridError(ErrorCode.NOT_LEADER, `scheduler ${this.instanceId} stands by for plan ${this.plan.name}; the leader applies changes`, { leader: this.lease?.id ?? '' });
+    const key = c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`;
+    if (c.action === 'add' && this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
+    if (c.action !== 'add' && !this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
+    const before = { accounts: { ...this.state.accounts }, definitions: { ...this.state.definitions }, removed: [...(this.state.removed ?? [])] };
+    const old = this.state.accounts[key];
+    const defs = (this.state.definitions ??= {});
+    if (c.action === 'add') {
+      const priority = c.account.priority ?? this.live.size;
+      this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
+      defs[key] = { ...c.account, priority };
+      this.state.removed = (this.state.removed ?? []).filter((k) => k !== key);
+    } else if (c.action === 'remove') {
+      delete this.state.accounts[key];
+      delete defs[key];
+      this.state.removed = [...new Set([...(this.state.removed ?? []), key])];
+    } else {
+      this.state.accounts[key] = { ...old!, priority: c.priority };
+      defs[key] = { ...defs[key]!, priority: c.priority };
+    }
+    try {
+      await this.save();
+    } catch (e) {
+      Object.assign(this.state, before);
+      throw new HashgridError(ErrorCode.NOT_LEADER, `the change to ${key} was not saved (another instance wrote the plan's state): ${(e as Error).message}`);
+    }
+    if (c.action === 'add') this.addLive(c.account, this.state.accounts[key]!.priority);
+    else if (c.action === 'remove') this.retire(key);
+    else this.live.get(key)!.priority = c.priority;
+    this.event('plan-changed', `${c.action} ${key}${c.action === 'priority' ? ` → ${c.priority}` : ''}`, { action: c.action, account: key });
+    void this.step().catch((e) => this.log(`step failed: ${(e as Error).message}`));
+    return this.status();
   }
 
   status(): SchedulerStatus {
@@ -475,9 +681,11 @@ export class Scheduler {
       v: SCHEMA_VERSION,
       plan: this.plan.name,
       mode: this.plan.mode,
-      leader: this.leader ? this.instanceId : '',
+      role: this.leader ? 'leader' : 'standby',
+      leader: this.leader ? this.instanceId : this.lease && this.lease.until >= Date.now() ? this.lease.id : '',
       capacity: nodes.filter((n) => n.alive).reduce((s, n) => s + n.backends.reduce((x, b) => x + b.hashrate, 0), 0),
       tiers: Object.fromEntries(d?.tiers ?? []),
+      reservations: Object.fromEntries(d?.reservations ?? []),
       accounts: [...this.live].map(([key, l]) => {
         const s = this.state.accounts[key]!;
         const w = l.info?.delivered.standardWindow;
@@ -499,12 +707,15 @@ export class Scheduler {
           ...(s.reason ? { reason: s.reason } : {}),
         };
       }),
-      nodes: nodes.map((n) => ({
-        id: n.nodeId,
-        state: this.failed.has(n.nodeId) ? 'failed' : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
-        rate: n.backends.reduce((s, b) => s + b.hashrate, 0),
-        slices: this.current?.get(n.nodeId) ?? [],
-      })),
+      nodes: nodes.map((n) => {
+        const health = this.health.status(n.nodeId);
+        return {
+          id: n.nodeId,
+          state: health !== 'ok' ? health : this.current?.has(n.nodeId) ? 'active' : this.plan.standby.includes(n.nodeId) ? 'standby' : 'idle',
+          rate: n.backends.reduce((s, b) => s + b.hashrate, 0),
+          slices: this.current?.get(n.nodeId) ?? [],
+        };
+      }),
       forwarded: this.forwarded,
     };
   }
@@ -518,6 +729,11 @@ export class Scheduler {
       encode(SchedulerEvent, { v: SCHEMA_VERSION, plan: this.plan.name, at: Date.now(), kind, reason, ...(data ? { data } : {}) }),
     );
   }
+}
+
+/** Runs `fn` over `items`, at most `width` at a time. */
+async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
 
 const centerOf = (a: SchedulerSubAccount) => ('pool' in a ? `${a.pool.host}:${a.pool.port}` : a.center);

@@ -16,10 +16,18 @@ export interface SimResult {
   ideal: number;
   /** Milliseconds per policy decision, measured. */
   decisionMs: number[];
+  /** Sub-accounts up to standard when the simulation ended. */
+  upAtEnd: number;
 }
 
 /** Runs the policy against simulated delivery: 1 s steps, a decision every `every` s. */
-export function simulate(seed: number, mode: Mode, nodeCount: number, accountCount: number, opts: { noise?: number; every?: number; horizon?: number } = {}): SimResult {
+export function simulate(
+  seed: number,
+  mode: Mode,
+  nodeCount: number,
+  accountCount: number,
+  opts: { noise?: number; every?: number; horizon?: number; centers?: number; maintain?: boolean } = {},
+): SimResult {
   let s = seed >>> 0 || 1;
   const random = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const nodes: PolicyNode[] = Array.from({ length: nodeCount }, (_, i) => ({ id: `n${i}`, rate: (1 + Math.floor(random() * 20)) * 1e6, alive: true, failed: false, standby: false }));
@@ -30,8 +38,9 @@ export function simulate(seed: number, mode: Mode, nodeCount: number, accountCou
   const load = 0.4 + random() * 0.4;
   const wsum = weights.reduce((a, b) => a + b, 0);
   const accounts: PolicyAccount[] = weights.map((w, i) => ({
-    key: `c/a${i}`,
-    center: 'c',
+    // Several centers: accounts dealt round-robin, so the centers' demands differ (and so their tiers).
+    key: opts.centers ? `c${i % opts.centers}/a${i}` : `c/a${i}`,
+    center: opts.centers ? `c${i % opts.centers}` : 'c',
     standard: (capacity * load * w) / wsum,
     windowSeconds: W,
     delivered: 0,
@@ -59,18 +68,17 @@ export function simulate(seed: number, mode: Mode, nodeCount: number, accountCou
     if (reached.size === accounts.length && mode === 'parallel') break;
     if (t % every === 0) {
       const t0 = performance.now();
-      const d = decide(nodes, accounts, { mode });
+      const d = decide(nodes, accounts, { mode, ...(opts.maintain !== undefined ? { maintain: opts.maintain } : {}) });
       decisionMs.push(performance.now() - t0);
       if (materiallyDifferent(plan, d.plan, nodes)) {
         plan = d.plan;
         planChanges++;
-        const first = [...plan.values()][0]?.[0]?.account;
-        if (mode === 'sequential' && first && targets.at(-1) !== first) targets.push(first);
       }
+      if (mode === 'sequential' && d.focus && targets.at(-1) !== d.focus) targets.push(d.focus);
     }
     const rates = plan ? allocated(plan, nodes) : new Map();
     for (const a of accounts) history.get(a.key)!.push(rates.get(a.key) ?? 0);
   }
-  return { reached, targets, planChanges, ideal, decisionMs };
+  return { reached, targets, planChanges, ideal, decisionMs, upAtEnd: accounts.filter((a) => a.upToStandard).length };
 }
 

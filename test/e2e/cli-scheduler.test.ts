@@ -10,32 +10,27 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectBus } from '../../src/bus/connect.js';
 import { streams } from '../../src/bus/subjects.js';
-import { BuiltinChain } from '../../src/center/chain.js';
-import { DistributionCenter } from '../../src/center/center.js';
 import { PACKAGE_ROOT } from '../../src/engine/paths.js';
 import { NodeAgent } from '../../src/node/agent.js';
+import { unreachableStandards } from '../helpers/center.js';
 import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'hashgrid.js');
 afterAll(() => stopAll());
 
-function scheduler(nats: string, plan: string) {
-  const child = spawn(process.execPath, [BIN, 'scheduler', '--nats', nats, '--plan', plan], { stdio: ['ignore', 'pipe', 'pipe'] });
+function scheduler(nats: string, plan: string, ...extra: string[]) {
+  const child = spawn(process.execPath, [BIN, 'scheduler', '--nats', nats, '--plan', plan, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   child.stderr.on('data', (d) => (err += d));
-  return { child, err: () => err, exited: new Promise((r) => child.on('exit', r)) };
+  child.stdout.on('data', (d) => (out += d));
+  return { child, err: () => err, out: () => out, exited: new Promise((r) => child.on('exit', r)) };
 }
 
 describe('hashgrid scheduler', () => {
   it('resumes after SIGKILL without repeating or losing accounting', async () => {
-    const server = await startServer();
-    const nc = await connectBus({ servers: server.url });
-    const chain = new BuiltinChain({ difficulty: 1, refreshMs: 0 });
-    const accounts = [
-      { id: 'alice', password: 'alice-secret', standard: 1e9, windowSeconds: 600 },
-      { id: 'bob', password: 'bob-secret-1', standard: 1e9, windowSeconds: 600 },
-    ];
-    const center = await DistributionCenter.start({ nc, source: chain, subAccounts: accounts, initialDifficulty: 2 ** -16 });
+    // Standards out of reach: the work never stops.
+    const { server, nc, accounts, center, close } = await unreachableStandards();
     const nodeConn = await connectBus({ servers: server.url });
     const agent = await NodeAgent.start({ nc: nodeConn, nodeId: 'n1', threads: 1, calibrateMs: 200, heartbeatMs: 250 });
     const planFile = join(tempDir(), 'plan.json');
@@ -75,9 +70,7 @@ describe('hashgrid scheduler', () => {
 
     second.child.kill('SIGTERM');
     await second.exited;
-    await center.close();
-    chain.close();
-    await nc.close();
+    await close();
   });
 
   it('refuses a bad plan with exit code 2 before connecting anywhere', () => {
@@ -85,6 +78,26 @@ describe('hashgrid scheduler', () => {
     writeFileSync(file, JSON.stringify({ mode: 'sideways', subAccounts: [{ center: 'main', id: 'a', password: 'password1' }] }));
     const r = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', file], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^hashgrid scheduler: --plan: mode: Invalid option/);
+    expect(r.stderr.trim()).toMatch(/^hashgrid scheduler: --plan: .*bad\.json:1: mode: Invalid option/);
+    const yamlFile = join(tempDir(), 'bad.yaml');
+    writeFileSync(yamlFile, 'name: y\nsubAccounts:\n  - center: main\n    id: a\n    password: short\n');
+    const y = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', yamlFile], { encoding: 'utf8' });
+    expect(y.status).toBe(2);
+    expect(y.stderr.trim()).toMatch(/^hashgrid scheduler: --plan: .*bad\.yaml:5: subAccounts\.0\.password/);
+    const m = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', yamlFile, '--mode', 'sideways'], { encoding: 'utf8' });
+    expect(m.status).toBe(2);
+    expect(m.stderr.trim()).toBe('hashgrid scheduler: --mode: expected "sequential" or "parallel", got "sideways"');
+  });
+
+  it('runs a YAML plan, with --mode overriding the plan file', async () => {
+    const server = await startServer();
+    const file = join(tempDir(), 'plan.yaml');
+    writeFileSync(file, 'name: yaml-mode\nmode: parallel\nsubAccounts:\n  - center: nowhere\n    id: alice\n    password: alice-secret\n');
+    const s = scheduler(server.url, file, '--mode', 'sequential');
+    await waitFor(() => /scheduler plan yaml-mode \(sequential\)/.test(s.out()), 15_000, 'the scheduler started in sequential mode');
+    const status = spawnSync(process.execPath, [BIN, 'scheduler', 'status', '--nats', server.url, '--plan-name', 'yaml-mode', '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(status.stdout).mode).toBe('sequential');
+    s.child.kill('SIGTERM');
+    await s.exited;
   });
 });

@@ -1,11 +1,21 @@
-/** Driving a distribution center over the bus the way a hashing node does: authenticate, take a task, submit shares. */
-import type { NatsConnection } from '@nats-io/transport-node';
+/**
+ * Distribution centers for tests: driving one over the bus the way a hashing
+ * node does (authenticate, take a task, submit shares), and a real center on
+ * a fresh nats-server with two sub-accounts whose standards are out of reach,
+ * so work never stops for them (what the scheduler tests that count shares
+ * start from).
+ */
+import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
 import { Authenticate, Authenticated, SCHEMA_VERSION, Task, TaskRequest, TaskResult, TaskResultAck } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
+import { DistributionCenter } from '../../src/center/center.js';
+import { BuiltinChain } from '../../src/center/chain.js';
 import { hashToBigInt, sha256d } from '../../src/core/sha256d.js';
 import { parseTargetHex } from '../../src/core/target.js';
 import { buildHeader, hex32 } from '../../src/stratum/job.js';
+import { startServer } from './nats.js';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 /** Authenticates, takes one task and submits `n` shares found with the reference; returns the acks. */
 export async function deliverShares(nc: NatsConnection, centerId: string, account: string, password: string, n: number) {
@@ -24,4 +34,21 @@ export async function deliverShares(nc: NatsConnection, centerId: string, accoun
     }
   }
   return { task, token, acks };
+}
+
+export async function unreachableStandards() {
+  const server = await startServer();
+  const nc = await connectBus({ servers: server.url });
+  const chain = new BuiltinChain({ difficulty: 1, refreshMs: 0 });
+  const accounts = [
+    { id: 'alice', password: 'alice-secret', standard: 1e9, windowSeconds: 600 },
+    { id: 'bob', password: 'bob-secret-1', standard: 1e9, windowSeconds: 600 },
+  ];
+  const center = await DistributionCenter.start({ nc, source: chain, subAccounts: accounts, initialDifficulty: 2 ** -16 });
+  const close = async () => {
+    await center.close();
+    chain.close();
+    await nc.close();
+  };
+  return { server, nc, chain, accounts, center, close };
 }

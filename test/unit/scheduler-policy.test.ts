@@ -63,12 +63,36 @@ describe('sequential mode (claim 1)', () => {
     );
   });
 
-  it('puts every server on the first sub-account that is not up to standard', () => {
-    const nodes: PolicyNode[] = [1, 2].map((r, i) => ({ id: `n${i}`, rate: r, alive: true, failed: false, standby: false }));
-    const acc = (i: number, up: boolean): PolicyAccount => ({ key: `c/${i}`, center: 'c', standard: 1, windowSeconds: 60, delivered: 0, upToStandard: up, priority: i });
-    const d = decide(nodes, [acc(0, true), acc(1, false), acc(2, false)], { mode: 'sequential' });
+  const nodes: PolicyNode[] = [1, 2].map((r, i) => ({ id: `n${i}`, rate: r, alive: true, failed: false, standby: false }));
+  const acc = (i: number, up: boolean): PolicyAccount => ({ key: `c/${i}`, center: 'c', standard: 1, windowSeconds: 60, delivered: 0, upToStandard: up, priority: i });
+
+  it('to the letter (maintain: false), puts every server on the first sub-account that is not up to standard', () => {
+    const d = decide(nodes, [acc(0, true), acc(1, false), acc(2, false)], { mode: 'sequential', maintain: false });
     expect([...d.plan.values()].flat().map((x) => x.account)).toEqual(['c/1', 'c/1']);
-    expect(decide(nodes, [acc(0, true)], { mode: 'sequential' }).plan.size).toBe(0);
+    expect(d.focus).toBe('c/1');
+    expect(decide(nodes, [acc(0, true)], { mode: 'sequential', maintain: false }).plan.size).toBe(0);
+  });
+
+  it('by default keeps those up to standard there with a maintenance share, the rest on the first one behind', () => {
+    const d = decide(nodes, [acc(0, true), acc(1, false), acc(2, false)], { mode: 'sequential' });
+    expect(d.focus).toBe('c/1');
+    expect(d.targets.get('c/0')).toBeCloseTo(1.1, 9);
+    expect(d.targets.get('c/1')).toBeCloseTo(3 - 1.1, 9);
+    expect(d.targets.has('c/2')).toBe(false);
+    // Everything up to standard: the servers keep working for them, so none falls back and the loop does not restart.
+    const all = decide(nodes, [acc(0, true), acc(1, true)], { mode: 'sequential' });
+    expect(all.plan.size).toBe(2);
+    expect([...all.targets.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(3, 9);
+  });
+
+  it('with maintenance, every sub-account is still up to standard at the end; to the letter, the loop keeps coming back', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const kept = simulate(seed, 'sequential', 10, 4, { horizon: 2400 });
+      expect(kept.upAtEnd).toBe(4);
+      expect(kept.targets).toEqual(['c/a0', 'c/a1', 'c/a2', 'c/a3']);
+    }
+    const letter = simulate(1, 'sequential', 10, 4, { horizon: 2400, maintain: false });
+    expect(letter.targets.length).toBeGreaterThan(4);
   });
 });
 
@@ -78,6 +102,33 @@ describe('standby servers (claim 4) and load tiers', () => {
     expect(activeNodes([node('a'), node('b'), node('s', true)]).map((n) => n.id)).toEqual(['a', 'b']);
     expect(activeNodes([node('a'), node('b', false, true), node('s', true)]).map((n) => n.id)).toEqual(['a', 's']);
     expect(activeNodes([node('a'), { ...node('b'), alive: false }, node('s', true)]).map((n) => n.id)).toEqual(['a', 's']);
+  });
+
+  it('lends the reservation a satisfied center does not need to the centers behind', () => {
+    const acc = (center: string, standard: number, delivered: number, up: boolean): PolicyAccount => ({ key: `${center}/x`, center, standard, windowSeconds: 60, delivered, upToStandard: up, priority: 0 });
+    // "done" is up to standard (measured demand 0: light); the other two are behind.
+    const accounts = [acc('done', 10, 12, true), acc('big', 100, 0, false), acc('mid', 40, 0, false)];
+    expect(Object.fromEntries(tiers(accounts))).toEqual({ done: 'light', big: 'heavy', mid: 'medium' });
+    const nodes: PolicyNode[] = Array.from({ length: 100 }, (_, i) => ({ id: `n${i}`, rate: 1, alive: true, failed: false, standby: false }));
+    const d = decide(nodes, accounts, { mode: 'parallel' });
+    const r = Object.fromEntries(d.reservations);
+    expect(r.done!.reserved).toBeCloseTo(15, 6);
+    expect(r.done!.allotted).toBeCloseTo(11, 6); // what keeps it there: 10 × 1.1
+    expect(r.done!.lent).toBeCloseTo(4, 6);
+    // The 4 lent go to the others by tier weight (0.5 : 0.35).
+    expect(r.big!.allotted).toBeCloseTo(50 + (4 * 0.5) / 0.85, 6);
+    expect(r.mid!.allotted).toBeCloseTo(35 + (4 * 0.35) / 0.85, 6);
+    expect(d.targets.get('done/x')).toBeCloseTo(11, 6);
+    expect(d.reasons.some((x) => /done reserves 15% .*lends 0\.00 MH\/s/.test(x))).toBe(true);
+  });
+
+  it('brings every sub-account of several competing centers to standard', () => {
+    for (const seed of [1, 2, 3]) {
+      const r = simulate(seed, 'parallel', 30, 9, { centers: 3 });
+      expect(r.reached.size).toBe(9);
+      // Tiers split the pool by demand rather than by need alone, so this is looser than the one-center bound.
+      expect(Math.max(...r.reached.values())).toBeLessThanOrEqual(1.5 * r.ideal);
+    }
   });
 
   it('ranks competing centers heavy / medium / light by demand and reserves capacity per tier', () => {
