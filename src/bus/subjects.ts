@@ -50,6 +50,8 @@ export const subjects = {
     /** JetStream: AcceptedShareBatch records (AcceptedShare in streams written before batching). */
     accepted: `${SUBJECT_PREFIX}.center.${cid}.accepted`,
   }),
+  /** Wildcard of every center's JobChanged events. */
+  allJobChanged: `${SUBJECT_PREFIX}.center.*.events.job`,
   /** Scheduler running plan `<plan>`: see docs/protocol.md. */
   scheduler: (plan: string) => ({
     /** Request/reply: SchedulerStatusRequest → SchedulerStatus. */

@@ -31,6 +31,7 @@ import {
   Control,
   ControlDone,
   Exhausted,
+  JobChanged,
   SCHEMA_VERSION,
   SchedulerAccountChange,
   SchedulerEvent,
@@ -113,6 +114,12 @@ export interface SchedulerOptions {
   underDelivery?: number;
   /** Decisions an under-delivering node sits out before it works on probation (default 10; see health.ts). */
   probationAfter?: number;
+  /**
+   * A sub-account's task is fetched again after this long (default 5000 ms). A
+   * hashgrid center's JobChanged event refreshes it at once; the poll is for
+   * Stratum pools and for a missed event.
+   */
+  taskRefreshMs?: number;
   onError?: BusErrorSink;
   metrics?: SchedulerMetrics;
   log?: (line: string) => void;
@@ -413,8 +420,8 @@ export class Scheduler {
         }
         l.authenticated = true;
       }
-      // A fresh task every few seconds picks up new blocks (old jobs go stale).
-      if (!l.task || Date.now() - l.taskAt > 5000) {
+      // A fresh task after a JobChanged event, or every few seconds: new blocks make old jobs stale.
+      if (!l.task || Date.now() - l.taskAt > (this.options.taskRefreshMs ?? 5000)) {
         const task = await l.link.task();
         const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0] || l.task.prevhash !== task.prevhash;
         l.task = task;
@@ -623,11 +630,31 @@ export class Scheduler {
     this.subs = [
       serve(this.options.nc, s.status, SchedulerStatusRequest, SchedulerStatus, 'SchedulerStatus', () => this.status(), opts),
       serve(this.options.nc, s.accounts, SchedulerAccountChange, SchedulerStatus, 'SchedulerAccountChange', (c) => this.change(c), opts),
-      listen(this.options.nc, subjects.allExhausted, Exhausted, 'Exhausted', (m) => {
-        // A node spent its header: next rotation gives it a new extranonce2.
-        const r = this.rotation.get(m.nodeId);
-        if (r) r.account = undefined;
-      }),
+      listen(
+        this.options.nc,
+        subjects.allExhausted,
+        Exhausted,
+        'Exhausted',
+        (m) => {
+          // A node spent its header: next rotation gives it a new extranonce2.
+          const r = this.rotation.get(m.nodeId);
+          if (r) r.account = undefined;
+        },
+        this.options.onError,
+      ),
+      listen(
+        this.options.nc,
+        subjects.allJobChanged,
+        JobChanged,
+        'JobChanged',
+        (m) => {
+          // A new block makes every task of that center stale: fetch the new one now, not at the next poll.
+          let ours = false;
+          for (const l of this.live.values()) if (l.center === m.centerId) (l.taskAt = 0), (ours = true);
+          if (ours && m.clean && this.leader) void this.step().catch((e) => this.log(`step failed: ${(e as Error).message}`));
+        },
+        this.options.onError,
+      ),
     ];
   }
 

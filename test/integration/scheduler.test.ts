@@ -12,6 +12,8 @@ import { request } from '../../src/bus/rpc.js';
 import { SCHEMA_VERSION, SchedulerAccountChange, SchedulerStatus, SchedulerStatusRequest } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
 import { BuiltinChain } from '../../src/center/chain.js';
+import { bytesToHex } from '../../src/core/bytes.js';
+import { sha256d } from '../../src/core/sha256d.js';
 import { DistributionCenter } from '../../src/center/center.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { NodePool } from '../../src/node/pool.js';
@@ -77,7 +79,7 @@ describe('the scheduler on a real grid', () => {
 
   it('brings three sub-accounts to their standards with real nodes and a real center', async () => {
     const failures: string[] = [];
-    const scheduler = await Scheduler.start({ nc: service, pool, plan, log: (l) => void (/^node-failed/.test(l) && failures.push(l)) });
+    const scheduler = await Scheduler.start({ nc: service, pool, plan, taskRefreshMs: 60_000, log: (l) => void (/^node-failed/.test(l) && failures.push(l)) });
     schedulers.push(scheduler);
     await waitFor(() => scheduler.status().accounts.every((a) => a.state === 'up-to-standard'), 45_000, 'every sub-account up to standard');
     expect(accounts.every((a) => center.info(a.id).upToStandard)).toBe(true);
@@ -91,6 +93,26 @@ describe('the scheduler on a real grid', () => {
     // Every accepted share was credited to the sub-account it was mined for.
     const credited = [...accounts, dave].reduce((s, a) => s + center.info(a.id).acceptedShares, 0);
     expect(credited).toBe(center.stats.accepted);
+  });
+
+  it('moves the nodes to a new block as soon as the center announces it, not at the next task poll', async () => {
+    // Watch the work the nodes are given (a second subscriber on their work subjects; only the node replies).
+    const prevhashes: { nodeId: string; prevhash: string }[] = [];
+    const sub = service.subscribe(subjects.nodeWork('*'), {
+      callback: (_, m) => {
+        const w = JSON.parse(new TextDecoder().decode(m.data)) as { header: string };
+        prevhashes.push({ nodeId: m.subject.split('.')[2]!, prevhash: w.header.slice(8, 72) });
+      },
+    });
+    const mining = schedulers[0]!.status().nodes.filter((n) => n.state === 'active').map((n) => n.id);
+    expect(mining.length).toBeGreaterThan(0);
+    // Any header will do: the built-in chain takes it as the next block, and the center announces a clean job.
+    const header = new Uint8Array(80).fill(7);
+    const tip = bytesToHex(sha256d(header));
+    chain.submitBlock(header);
+    // The scheduler polls tasks only every minute here (taskRefreshMs): only the event can move the nodes in time.
+    await waitFor(() => mining.every((id) => prevhashes.some((p) => p.nodeId === id && p.prevhash === tip)), 10_000, 'every active node on the new block');
+    sub.unsubscribe();
   });
 
   it('answers status over the bus, and refuses bad account changes without changing the plan', async () => {
