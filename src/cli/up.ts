@@ -240,7 +240,9 @@ export async function upCommand(argv: string[]): Promise<number> {
     const st = grid.center.center.stats;
     const up = grid.subAccounts.filter((a) => grid.center.center.info(a.id).upToStandard).length;
     const rejected = Object.values(st.rejected).reduce((x, y) => x + y, 0);
-    return `hashrate ${formatRate(grid.pool.totalHashrate())} | nodes ${grid.pool.nodes().filter((n) => n.alive).length} | up to standard ${up}/${grid.subAccounts.length} | shares ${st.accepted} accepted, ${rejected} rejected`;
+    // Shares found on a job that a new block replaced are rejected as stale, as a pool does; any other rejection is a fault.
+    const stale = st.rejected['stale-or-unknown-job'] ?? 0;
+    return `hashrate ${formatRate(grid.pool.totalHashrate())} | nodes ${grid.pool.nodes().filter((n) => n.alive).length} | up to standard ${up}/${grid.subAccounts.length} | shares ${st.accepted} accepted, ${rejected} rejected${rejected > 0 ? ` (${stale} stale, ${st.blocks} blocks)` : ''}`;
   };
   const ticker = setInterval(() => (tty ? process.stdout.write(`\r${line()}\u001b[K`) : out(line())), tty ? 1000 : 5000);
 
