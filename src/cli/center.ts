@@ -35,6 +35,7 @@ in JetStream and restored on restart, hashrate windows included.
   --initial-difficulty <d> share difficulty of a new connection before vardiff (default 2^-12)
   --metrics-port <port>    Prometheus /metrics on 127.0.0.1 (default: a free port; 0 = any)
   --max-connections <n>    Stratum connections at once; more are refused with a message (default 10000)
+  --replicas <n>           replicas of the center's share stream and KV bucket when it creates them (default 1)
 `;
 
 /** Three demo sub-accounts with fresh passwords and standards a laptop can meet. */
@@ -64,6 +65,8 @@ export async function startCenter(options: {
   initialDifficulty?: number;
   /** Stratum connections at once (default 10,000). */
   maxConnections?: number;
+  /** Replicas of the center's stream and KV bucket when it creates them (default 1). */
+  replicas?: number;
   /** Counts bad bus messages (a Prometheus counter). */
   onError?: BusErrorSink;
   log?: (line: string) => void;
@@ -74,6 +77,7 @@ export async function startCenter(options: {
     subAccounts: options.subAccounts,
     nc: options.nc,
     ...(options.centerId ? { centerId: options.centerId } : {}),
+    ...(options.replicas ? { replicas: options.replicas } : {}),
     ...(options.initialDifficulty ? { initialDifficulty: options.initialDifficulty } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
@@ -109,6 +113,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
     'network-difficulty': { type: 'string' },
     'initial-difficulty': { type: 'string' },
     'metrics-port': { type: 'string' },
+    replicas: { type: 'string' },
     'max-connections': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -133,6 +138,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
   }
   const metricsPort = values['metrics-port'] === undefined ? 0 : parseIntegerFlag('--metrics-port', values['metrics-port'], 0, 65535);
   const maxConnections = values['max-connections'] === undefined ? undefined : parseIntegerFlag('--max-connections', values['max-connections'], 1, 1_000_000);
+  const replicas = values.replicas === undefined ? undefined : parseIntegerFlag('--replicas', values.replicas, 1, 5);
   const nc = await connectFromFlags(values, 'hashgrid-center');
   const log = (line: string) => process.stderr.write(`[center] ${line}\n`);
   const registry = createRegistry('center');
@@ -149,6 +155,7 @@ export async function centerCommand(argv: string[]): Promise<number> {
     subAccounts,
     onError: metrics.busErrors,
     ...(maxConnections ? { maxConnections } : {}),
+    ...(replicas ? { replicas } : {}),
     ...(values['center-id'] ? { centerId: values['center-id'] } : {}),
     ...(values['stratum-host'] ? { stratumHost: values['stratum-host'] } : {}),
     stratumPort: port,

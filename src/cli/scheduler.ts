@@ -10,7 +10,7 @@ import { busErrorCounter, createRegistry, schedulerMetrics, serveMetrics } from 
 import { NodePool } from '../node/pool.js';
 import { readPlanFile } from '../scheduler/plan-file.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { forFlag, parseFlags, untilStopped, UsageError } from './args.js';
+import { forFlag, parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags } from './bus-flags.js';
 import { formatEta } from '../core/format.js';
 import { formatRate } from './output.js';
@@ -29,6 +29,7 @@ until each is up to standard (EP 4 178 150), and keeps them there.
                                        | {"pool":{"host","port"},"id","worker","password",
                                           "standard","windowSeconds","priority"} ]}     (any Stratum V1 pool)
   --mode <mode>         sequential (EP 4 178 150 claim 1 as written) or parallel; overrides the plan's "mode"
+  --replicas <n>        replicas of the SHARES stream when the scheduler creates it (default 1; 3 on a 3-server cluster)
   --plan-name <name>    (status) the plan to ask about (default "default")
   --json                (status) print the status object
 `;
@@ -39,6 +40,7 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
     ...BUS_FLAGS,
     plan: { type: 'string' },
     mode: { type: 'string' },
+    replicas: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -51,12 +53,13 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   const mode = values.mode;
   // A bad plan is a usage error naming --plan, found before anything connects.
   const plan = forFlag('--plan', () => readPlanFile(values.plan!, mode ? { mode } : {}));
+  const replicas = values.replicas === undefined ? 1 : parseIntegerFlag('--replicas', values.replicas, 1, 5);
   const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   const pool = new NodePool(nc);
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
   const registry = createRegistry('scheduler');
   const served = await serveMetrics(registry, 0);
-  const scheduler = await Scheduler.start({ nc, pool, plan, log, metrics: schedulerMetrics(registry), onError: busErrorCounter(registry) });
+  const scheduler = await Scheduler.start({ nc, pool, plan, replicas, log, metrics: schedulerMetrics(registry), onError: busErrorCounter(registry) });
   log(`metrics at ${served.url}`);
   process.stdout.write(`scheduler plan ${scheduler.plan.name} (${scheduler.plan.mode}) on ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
   await untilStopped();

@@ -104,6 +104,8 @@ export interface SchedulerOptions {
   plan: unknown;
   /** Identifies this instance in the leadership lease (default random). */
   instanceId?: string;
+  /** Replicas of the SHARES stream if this scheduler creates it (default 1; 3 on a 3-server cluster). */
+  replicas?: number;
   /**
    * How long a removed sub-account's link stays open so shares its nodes
    * found before the change still reach its center (default 30,000 ms, the
@@ -177,7 +179,7 @@ export class Scheduler {
     s.kv = await new Kvm(options.nc).create(buckets.scheduler, { history: 1 });
     await s.load();
     await s.watchLease();
-    await ensureSharesStream(options.nc);
+    await ensureSharesStream(options.nc, options.replicas ?? 1);
     await s.consumeShares();
     s.serve();
     // A lost node is replaced at once, not at the next tick: fail-over within two heartbeat intervals.

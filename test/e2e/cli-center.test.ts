@@ -205,5 +205,10 @@ describe('hashgrid center', () => {
       expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
       expect(r.stderr, name).toMatch(message);
     }
+    const accounts = join(dir, 'good.json');
+    writeFileSync(accounts, '[{"id":"a","password":"12345678","standard":1}]');
+    const rep = spawnSync(process.execPath, [BIN, 'center', '--nats', 'nats://127.0.0.1:1', '--accounts', accounts, '--replicas', 'three'], { encoding: 'utf8' });
+    expect(rep.status).toBe(2);
+    expect(rep.stderr.trim()).toBe('hashgrid center: --replicas: expected an integer from 1 to 5, got "three"');
   });
 });

@@ -87,6 +87,11 @@ describe('hashgrid scheduler', () => {
     const m = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', yamlFile, '--mode', 'sideways'], { encoding: 'utf8' });
     expect(m.status).toBe(2);
     expect(m.stderr.trim()).toBe('hashgrid scheduler: --mode: expected "sequential" or "parallel", got "sideways"');
+    const good = join(tempDir(), 'good.yaml');
+    writeFileSync(good, 'name: y\nsubAccounts:\n  - center: main\n    id: a\n    password: password1\n');
+    const rep = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', good, '--replicas', '0'], { encoding: 'utf8' });
+    expect(rep.status).toBe(2);
+    expect(rep.stderr.trim()).toBe('hashgrid scheduler: --replicas: expected an integer from 1 to 5, got "0"');
   });
 
   it('runs a YAML plan, with --mode overriding the plan file', async () => {
