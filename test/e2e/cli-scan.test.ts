@@ -47,8 +47,11 @@ describe('hashgrid scan', () => {
     const out = JSON.parse(json.stdout);
     expect(out.droppedHits).toBeGreaterThan(0);
     expect(out.hits.length + out.droppedHits).toBe(8192);
+    // How many fit depends on how fast the main thread drains the workers' hit rings: a second run may split differently.
     const human = hashgrid('scan', ...window);
-    expect(human.stdout).toMatch(new RegExp(`^hits +${out.hits.length} \\(\\+${out.droppedHits} not stored: hit buffer full\\)$`, 'm'));
+    const [, stored, dropped] = /^hits +(\d+) \(\+(\d+) not stored: hit buffer full\)$/m.exec(human.stdout) ?? [];
+    expect(Number(dropped)).toBeGreaterThan(0);
+    expect(Number(stored) + Number(dropped)).toBe(8192);
   });
 
   it('prints a readable summary without --json', () => {
