@@ -104,6 +104,11 @@ export class StratumPoolLink implements CenterLink {
     }
     await job;
     this.client = client;
+    // A pool that drops the connection (or that the client closed on a protocol error) leaves no job to hand
+    // out: the link reports itself not connected, and the scheduler authenticates again.
+    client.once('close', () => {
+      if (this.client === client) this.client = undefined;
+    });
   }
 
   async task(): Promise<Task> {

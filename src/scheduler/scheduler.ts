@@ -442,6 +442,10 @@ export class Scheduler {
         l.authenticated = false;
         return;
       }
+      if (isHashgridError(e) && e.code === ErrorCode.INVALID_STATE && l.authenticated) {
+        this.sessionLost(key, l, e);
+        return;
+      }
       if (isHashgridError(e) && (e.code === ErrorCode.STRATUM || e.code === ErrorCode.NOT_FOUND)) this.transition(key, 'failed', e.message);
       else this.log(`${key}: ${(e as Error).message}`);
     }
@@ -502,8 +506,24 @@ export class Scheduler {
       this.forwarded.rejected++;
       this.options.metrics?.forwarded.inc({ outcome: 'rejected' });
       this.log(`share for ${center}/${id} rejected: ${(e as Error).message}`);
+      // Its job belonged to the lost session: the share cannot be sent on a new one. Reconnect now, not at the next task poll.
+      if (isHashgridError(e) && e.code === ErrorCode.INVALID_STATE && l.authenticated && this.live.get(key) === l) {
+        this.sessionLost(key, l, e);
+        void this.step().catch((err) => this.log(`step failed: ${(err as Error).message}`));
+      }
     }
     return 'done';
+  }
+
+  /**
+   * A link lost its session (a pool closed the connection): authenticate again
+   * at the next step, and take the new session's task (its extranonce1 and
+   * difficulty) before any node gets work again.
+   */
+  private sessionLost(key: string, l: Live, e: Error): void {
+    l.authenticated = false;
+    l.task = undefined;
+    this.log(`${key}: ${e.message}; authenticating again`);
   }
 
   // ---- durable state and leadership

@@ -46,6 +46,12 @@ describe('the scheduler and a Stratum V1 pool', () => {
     const [account] = scheduler.status().accounts;
     expect(account!.key).toBe(`127.0.0.1:${port}/dave`);
     expect(account!.delivered).toBeGreaterThan(200_000);
+    // The pool drops the connection: the scheduler connects and authorizes again, and the pool credits new shares.
+    const sessions = stratum.sessions().length;
+    expect(sessions).toBe(1);
+    for (const session of stratum.sessions()) session.close('dropped by the test');
+    const atDrop = pool.info('dave').acceptedShares;
+    await waitFor(() => stratum.sessions().length === 1 && pool.info('dave').acceptedShares > atDrop + 5, 15_000, 'shares accepted again after the pool dropped the connection');
     // Once the node stops and the last submits land, the pool credited exactly the shares the scheduler saw accepted.
     await agent.stop();
     await waitFor(() => pool.info('dave').acceptedShares === scheduler.forwarded.accepted, 5000, 'the last submits');
