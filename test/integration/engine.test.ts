@@ -212,9 +212,11 @@ describe('the shared-memory lane boards', () => {
   });
 
   it('gets every lane onto new work while the main thread is blocked', async () => {
-    const e = engine({ threads: 2 });
+    // Chunks of 2^26 nonces run for seconds: both workers are inside one when the switch comes, so the new
+    // work can only reach them through their boards (a worker between chunks would wait for a message).
+    const e = engine({ threads: 2, chunkSize: 1 << 26 });
     e.mine(easyJob('before', 1), {});
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 500));
     const switched = new Promise<number>((resolve) => e.mine(easyJob('after', 2), { onSwitched: resolve }));
     // Let the engine post the new chunks (microtasks only: no worker message can be handled).
     for (let i = 0; i < 20; i++) await Promise.resolve();
