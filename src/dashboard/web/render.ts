@@ -43,6 +43,8 @@ function renderKpis(s: Snapshot): void {
 function nodeStatus(n: NodeView): [string, string] {
   if (!n.alive) return ['lost', 'bad'];
   if (n.role === 'failed') return ['failed', 'bad'];
+  // On probation: it failed to deliver and now works beside its replacement until it proves itself again.
+  if (n.role === 'probation') return [n.state === 'mining' ? 'probation, mining' : 'probation', 'warn'];
   if (n.state === 'paused') return ['paused', 'warn'];
   if (n.state === 'mining') return ['mining', 'good'];
   return [n.role === 'standby' ? 'standby' : 'idle', 'idle'];
