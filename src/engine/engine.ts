@@ -305,7 +305,8 @@ export class HashEngine {
    * is already handed over to start right after.
    */
   private async pump(lane: number): Promise<void> {
-    while (!this.closed) {
+    // A backend can also lose lanes (a 2-dispatch GPU that fell back to one wasm thread): a pump past them ends.
+    while (!this.closed && lane < this.backend.lanes) {
       const work = this.work;
       const wakeup = this.wakeup;
       let chunk: Chunk | undefined;
@@ -353,7 +354,7 @@ export class HashEngine {
 
   /** Lanes the engine keeps busy. */
   get lanes(): number {
-    return this.pumps.length;
+    return Math.min(this.pumps.length, this.backend.lanes);
   }
 
   /** A backend can gain lanes as it runs (a GPU that fell back to wasm threads): each new one gets a pump. */

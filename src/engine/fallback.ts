@@ -31,7 +31,8 @@ export class FallbackBackend implements Backend {
   /**
    * The lanes of the backend now hashing: after a device loss, the
    * fallback's own (its thread count), not the GPU's dispatches in flight.
-   * The engine gives new lanes a pump as they appear.
+   * The engine gives new lanes a pump as they appear and ends the pumps of
+   * lanes that are gone.
    */
   get lanes(): number {
     return this.failed ? this.active().lanes : this.primary.lanes;
@@ -60,7 +61,10 @@ export class FallbackBackend implements Backend {
         }
       }
     }
-    return this.active().runChunk(request);
+    // A chunk interrupted on a GPU lane the fallback does not have (2 dispatches in flight, 1 wasm thread) runs on one it has.
+    const active = this.active();
+    const lane = request.lane === undefined ? undefined : request.lane % active.lanes;
+    return active.runChunk(lane === request.lane ? request : { ...request, lane });
   }
 
   async close(): Promise<void> {

@@ -52,4 +52,35 @@ describe('gpu device loss', () => {
     expect(fresh.lostReason).toBeUndefined();
     fresh.device.destroy();
   });
+
+  it('falls back to fewer wasm lanes than the GPU had: the extra lane ends, the job goes on', async () => {
+    const genesis = bitcoinHeaders()[0]!;
+    const header = parseHeaderHex(genesis.header);
+    const engine = createEngine({ backend: 'gpu', threads: 1, chunkSize: 1 << 16, log: () => {} });
+    try {
+      const [gpu] = gpuBackendsOf(engine.backend);
+      await gpu!.ready;
+      expect(engine.lanes).toBe(2);
+      let destroyed = false;
+      const count = 1_500_000;
+      const start = genesis.nonce - count + 1000;
+      const result = await engine.scan(
+        { header, start, count, target: bitsToTarget(headerBits(header)) },
+        {
+          onProgress: (done) => {
+            if (!destroyed && done >= 300_000) {
+              destroyed = true;
+              gpu!.gpu.device.destroy();
+            }
+          },
+        },
+      );
+      expect(destroyed).toBe(true);
+      expect(result.hashes).toBe(count);
+      expect(result.hits.map((h) => h.nonce)).toEqual([genesis.nonce]);
+      expect(engine.lanes).toBe(1);
+    } finally {
+      await engine.close();
+    }
+  });
 });
