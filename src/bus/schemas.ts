@@ -432,8 +432,10 @@ export const PpovAccepted = z.object({ v, accepted: z.literal(true) });
 // write into PPoV transactions, so every consortium member holds the same signed accounts.
 
 const streamSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-/** Entries one `work` record carries at most (keeps a transaction well under PpovSubmit's 64 KiB). */
+/** Entries one `work` record carries at most. */
 export const ACCOUNTING_MAX_ENTRIES = 1000;
+/** JSON bytes of one accounting record at most: its base64 must fit PpovSubmit's 65,536 characters per transaction. */
+export const ACCOUNTING_MAX_BYTES = 40_000;
 /**
  * One ledger transaction of accounting. `work` lists a center's accepted
  * shares as [stream sequence, sub-account, shares, Σ difficulty]: per record

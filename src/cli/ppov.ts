@@ -181,12 +181,16 @@ async function recordCommand(argv: string[]): Promise<number> {
   if (!values.center && !values.plan) throw new UsageError('--center', 'give --center, --plan or both: what to record');
   const seconds = values.for === undefined ? undefined : parseIntegerFlag('--for', values.for, 1, 10 ** 9);
   const nc = await connectFromFlags(values, 'hashgrid-ppov-record');
-  const log = (line: string) => process.stderr.write(`[ppov record] ${line}\n`);
-  const recorder = await LedgerRecorder.start({ nc, chain, nodes, ...(values.center ? { centerId: values.center } : {}), ...(values.plan ? { plan: values.plan } : {}), log });
-  process.stdout.write(`record    chain ${chain} at height ${recorder.accounts.height}${values.center ? `, center ${values.center}` : ''}${values.plan ? `, plan ${values.plan}` : ''}\n`);
-  await untilStopped(seconds);
-  await recorder.stop();
-  await nc.drain();
+  try {
+    const log = (line: string) => process.stderr.write(`[ppov record] ${line}\n`);
+    const recorder = await LedgerRecorder.start({ nc, chain, nodes, ...(values.center ? { centerId: values.center } : {}), ...(values.plan ? { plan: values.plan } : {}), log });
+    process.stdout.write(`record    chain ${chain} at height ${recorder.accounts.height}${values.center ? `, center ${values.center}` : ''}${values.plan ? `, plan ${values.plan}` : ''}\n`);
+    await untilStopped(seconds);
+    await recorder.stop();
+  } finally {
+    // Also when no ledger node answered: an open connection would keep the process alive after the error.
+    await nc.drain();
+  }
   return 0;
 }
 

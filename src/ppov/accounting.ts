@@ -23,6 +23,7 @@ import { ErrorCode, HashgridError } from '../core/errors.js';
 import { decode, encode, PPOV_MAX_PAYLOAD_BYTES } from '../bus/codec.js';
 import { request } from '../bus/rpc.js';
 import {
+  ACCOUNTING_MAX_BYTES,
   ACCOUNTING_MAX_ENTRIES,
   AcceptedShare,
   AccountingRecord,
@@ -167,15 +168,18 @@ export async function readAccounts(nc: NatsConnection, chain: string, nodes: rea
   }
 }
 
-/**
- * Takes whole stream records off the front of `buffered` and sums them per
- * (sequence, sub-account), up to ACCOUNTING_MAX_ENTRIES entries: a record is
- * never split between two transactions.
- */
 type RecordedShare = Pick<AcceptedShare, 'subAccount' | 'difficulty'>;
 
-function workEntries(buffered: { seq: number; shares: readonly RecordedShare[] }[]): [number, string, number, number][] {
+/**
+ * Takes whole stream records off the front of `buffered` and sums them per
+ * (sequence, sub-account), up to ACCOUNTING_MAX_ENTRIES entries and about
+ * ACCOUNTING_MAX_BYTES of JSON: a record is never split between two
+ * transactions.
+ */
+export function workEntries(buffered: { seq: number; shares: readonly RecordedShare[] }[]): [number, string, number, number][] {
   const entries: [number, string, number, number][] = [];
+  // The record's own fields (kind, center id, stream time) take well under 200 bytes.
+  let bytes = 200;
   while (buffered.length > 0) {
     const { seq, shares } = buffered[0]!;
     const bySub = new Map<string, [number, string, number, number]>();
@@ -185,7 +189,9 @@ function workEntries(buffered: { seq: number; shares: readonly RecordedShare[] }
       e[3] += sh.difficulty;
       bySub.set(sh.subAccount, e);
     }
-    if (entries.length > 0 && entries.length + bySub.size > ACCOUNTING_MAX_ENTRIES) break;
+    const size = [...bySub.values()].reduce((n, e) => n + JSON.stringify(e).length + 1, 0);
+    if (entries.length > 0 && (entries.length + bySub.size > ACCOUNTING_MAX_ENTRIES || bytes + size > ACCOUNTING_MAX_BYTES)) break;
+    bytes += size;
     entries.push(...bySub.values());
     buffered.shift();
   }
@@ -283,7 +289,10 @@ export class LedgerRecorder {
           this.log(`stream ${m.seq}: ${(e as Error).message}`);
         }
       }
-    })();
+    })().catch((e: unknown) => {
+      // The stream went away (deleted, server gone for good): recording stops with a line, not a crash.
+      this.log(`following ${name} stopped: ${(e as Error).message}`);
+    });
   }
 
   /** Follows the chain, retires what it committed, and submits what is new. Never runs twice at once. */

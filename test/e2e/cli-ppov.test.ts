@@ -86,6 +86,14 @@ describe('hashgrid ppov', () => {
     await nc.close();
   });
 
+  it('record: exits with an error instead of hanging when no ledger node answers', async () => {
+    const server = await startServer();
+    const r = spawnSync(process.execPath, [BIN, 'ppov', 'record', '--nats', server.url, '--chain', 'nowhere', '--nodes', 'ghost', '--center', 'main'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal, 'still running after 20 s').toBeNull();
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/ghost|no responders|NO_RESPONDERS/i);
+  });
+
   it('model: prints round time and throughput, writes an SVG; bad flags exit 2 naming the flag', () => {
     const dir = tempDir('hashgrid-ppov-model-');
     const svg = join(dir, 'fig7.svg');
