@@ -563,18 +563,23 @@ export class Scheduler {
       this.state.accounts[key] ??= { state: 'pending', nextExtranonce2: 0, priority: this.live.get(key)!.priority };
     }
     for (const key of Object.keys(this.state.accounts)) if (!wanted.has(key)) delete this.state.accounts[key];
-    this.state.definitions = Object.fromEntries(wanted);
+    // Only sub-accounts added at run time keep a definition: the plan file's are read from the file, so editing it
+    // takes effect (a definition equal to the file's entry, as earlier versions saved them, is the file's too).
+    const fromFile = new Map(this.plan.subAccounts.map((a) => [keyOf(a), JSON.stringify(a)]));
+    this.state.definitions = Object.fromEntries(
+      Object.entries(saved.definitions ?? {}).filter(([key, a]) => wanted.has(key) && fromFile.get(key) !== JSON.stringify(a)),
+    );
     this.state.removed = [...removed];
   }
 
   /** Compare-and-set: a write based on a stale revision fails instead of overwriting. Saves run one at a time. */
-  private save(): Promise<void> {
-    this.saving = this.saving.catch(() => {}).then(() => this.saveNow());
+  private save(withChange?: () => DurableState): Promise<void> {
+    this.saving = this.saving.catch(() => {}).then(() => this.saveNow(withChange ? withChange() : this.state));
     return this.saving;
   }
 
-  private async saveNow(): Promise<void> {
-    const data = new TextEncoder().encode(JSON.stringify(this.state));
+  private async saveNow(state: DurableState): Promise<void> {
+    const data = new TextEncoder().encode(JSON.stringify(state));
     const key = `state.${this.plan.name}`;
     this.revision = this.revision === 0 ? await this.kv.create(key, data).catch(async () => this.kv.update(key, data, (await this.kv.get(key))!.revision)) : await this.kv.update(key, data, this.revision);
   }
@@ -691,28 +696,35 @@ export class Scheduler {
     const key = c.action === 'add' ? keyOf(c.account) : `${c.center}/${c.id}`;
     if (c.action === 'add' && this.live.has(key)) throw new HashgridError(ErrorCode.INVALID_STATE, `${key} is in the plan already`);
     if (c.action !== 'add' && !this.live.has(key)) throw new HashgridError(ErrorCode.NOT_FOUND, `${key} is not in the plan`);
-    const before = { accounts: { ...this.state.accounts }, definitions: { ...this.state.definitions }, removed: [...(this.state.removed ?? [])] };
-    const old = this.state.accounts[key];
-    const defs = (this.state.definitions ??= {});
-    if (c.action === 'add') {
-      const priority = c.account.priority ?? this.live.size;
-      this.state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
-      defs[key] = { ...c.account, priority };
-      this.state.removed = (this.state.removed ?? []).filter((k) => k !== key);
-    } else if (c.action === 'remove') {
-      delete this.state.accounts[key];
-      delete defs[key];
-      this.state.removed = [...new Set([...(this.state.removed ?? []), key])];
-    } else {
-      this.state.accounts[key] = { ...old!, priority: c.priority };
-      defs[key] = { ...defs[key]!, priority: c.priority };
-    }
+    const priority = c.action === 'add' ? (c.account.priority ?? this.live.size) : c.action === 'priority' ? c.priority : 0;
+    const apply = (state: DurableState): void => {
+      const defs = (state.definitions ??= {});
+      if (c.action === 'add') {
+        state.accounts[key] = { state: 'pending', nextExtranonce2: 0, priority };
+        defs[key] = { ...c.account, priority };
+        state.removed = (state.removed ?? []).filter((k) => k !== key);
+      } else if (c.action === 'remove') {
+        delete state.accounts[key];
+        delete defs[key];
+        state.removed = [...new Set([...(state.removed ?? []), key])];
+      } else {
+        state.accounts[key] = { ...state.accounts[key]!, priority };
+        // A plan-file account keeps its definition in the file; its priority lives with its state.
+        if (defs[key]) defs[key] = { ...defs[key], priority };
+      }
+    };
+    // Saved first, applied after: while the save is in flight, the running state still has the account as it
+    // was. The saved copy is taken when the save's turn comes, so it holds every change made before it.
     try {
-      await this.save();
+      await this.save(() => {
+        const next: DurableState = structuredClone(this.state);
+        apply(next);
+        return next;
+      });
     } catch (e) {
-      Object.assign(this.state, before);
       throw new HashgridError(ErrorCode.NOT_LEADER, `the change to ${key} was not saved (another instance wrote the plan's state): ${(e as Error).message}`);
     }
+    apply(this.state);
     if (c.action === 'add') this.addLive(c.account, this.state.accounts[key]!.priority);
     else if (c.action === 'remove') this.retire(key);
     else this.live.get(key)!.priority = c.priority;
