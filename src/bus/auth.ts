@@ -45,8 +45,14 @@ export function nodePermissions(nodeId: string) {
   };
 }
 
-/** What a dashboard asks and listens to, for any center, plan, chain and node (`*`). */
-export function dashboardPermissions(actions: boolean) {
+/**
+ * A dashboard user's replies arrive under its own inbox prefix: with `_INBOX.>`
+ * it could read every reply on the bus (center session tokens among them).
+ */
+export const dashboardInboxPrefix = (user: string) => `_INBOX_dash_${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+/** What a dashboard (user `user`) asks and listens to, for any center, plan, chain and node (`*`). */
+export function dashboardPermissions(actions: boolean, user: string) {
   const center = subjects.center('*');
   const plan = subjects.scheduler('*');
   const ppov = subjects.ppov('*');
@@ -54,7 +60,7 @@ export function dashboardPermissions(actions: boolean) {
   const act = [subjects.nodeControl('*'), center.add, center.setStandard, plan.accounts];
   return {
     publish: actions ? [...read, ...act] : read,
-    subscribe: [subjects.nodeRegister, subjects.allHeartbeats, plan.events, `${SUBJECT_PREFIX}.center.*.events.>`, '_INBOX.>'],
+    subscribe: [subjects.nodeRegister, subjects.allHeartbeats, plan.events, `${SUBJECT_PREFIX}.center.*.events.>`, `${dashboardInboxPrefix(user)}.>`],
   };
 }
 
@@ -66,7 +72,7 @@ export function authorizationBlock(grants: UserGrant[]): string {
   const users = grants.map((g) => {
     const who = 'password' in g.credential ? `user: ${q(g.credential.user)}, password: ${q(g.credential.password)}` : `nkey: ${q(g.credential.nkey)}`;
     if (g.role === 'service') return `    { ${who} }`;
-    const p = g.role === 'node' ? nodePermissions(g.nodeId!) : dashboardPermissions(g.actions === true);
+    const p = g.role === 'node' ? nodePermissions(g.nodeId!) : dashboardPermissions(g.actions === true, 'user' in g.credential ? g.credential.user : g.credential.nkey);
     // allow_responses lets a node answer the work and control requests sent to it (a dashboard, registrations), and nothing else.
     return `    { ${who}, permissions: { publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} }, allow_responses: true } }`;
   });

@@ -24,9 +24,22 @@ export function readSecret(flag: string, path: string): string {
   }
 }
 
-/** Connects as a service: --nats is required; the password comes from --password-file or $HASHGRID_NATS_PASSWORD. */
-export async function connectFromFlags(values: { nats?: string; user?: string; 'password-file'?: string }, name: string): Promise<NatsConnection> {
+/**
+ * Connects as a service: --nats is required; the password comes from
+ * --password-file or $HASHGRID_NATS_PASSWORD. `inboxPrefix(user)` names the
+ * inbox a confined user's replies come to (a dashboard user's).
+ */
+export async function connectFromFlags(
+  values: { nats?: string; user?: string; 'password-file'?: string },
+  name: string,
+  inboxPrefix?: (user: string) => string,
+): Promise<NatsConnection> {
   if (!values.nats) throw new UsageError('--nats', 'required: the NATS server URL, e.g. nats://127.0.0.1:4222');
   const password = values['password-file'] ? readSecret('--password-file', values['password-file']) : process.env.HASHGRID_NATS_PASSWORD;
-  return connectBus({ servers: values.nats, name, ...(values.user ? { user: values.user, password: password ?? '' } : {}) });
+  return connectBus({
+    servers: values.nats,
+    name,
+    ...(values.user ? { user: values.user, password: password ?? '' } : {}),
+    ...(values.user && inboxPrefix ? { inboxPrefix: inboxPrefix(values.user) } : {}),
+  });
 }

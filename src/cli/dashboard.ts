@@ -3,7 +3,7 @@
  * the grid from the bus only (nodes, centers, schedulers) and serves a page
  * that updates itself; operator actions need the operator token.
  */
-import { redactUrl } from '../bus/auth.js';
+import { dashboardInboxPrefix, redactUrl } from '../bus/auth.js';
 import { startDashboard } from '../dashboard/server.js';
 import { parseFlags, parseIntegerFlag, untilStopped, UsageError } from './args.js';
 import { BUS_FLAGS, connectFromFlags, readSecret } from './bus-flags.js';
@@ -54,7 +54,8 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
     if (!m) throw new UsageError('--ledger', `expected <chain>:<node>[,<node>...], got "${values.ledger}"`);
     ledger = { chain: m[1]!, nodes: m[2]!.split(',') };
   }
-  const nc = await connectFromFlags(values, 'hashgrid-dashboard');
+  // A dashboard user may subscribe only to its own inbox (auth.dashboardInboxPrefix).
+  const nc = await connectFromFlags(values, 'hashgrid-dashboard', dashboardInboxPrefix);
   const dashboard = await startDashboard({
     nc,
     host: values.host ?? '127.0.0.1',

@@ -7,7 +7,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizationBlock, nodeInboxPrefix, randomPassword } from '../../src/bus/auth.js';
+import { authorizationBlock, dashboardInboxPrefix, nodeInboxPrefix, randomPassword } from '../../src/bus/auth.js';
 import { connectBus } from '../../src/bus/connect.js';
 import { demoSubAccounts, startCenter } from '../../src/cli/center.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
@@ -32,7 +32,7 @@ let url: string;
 
 /** A dashboard on its own connection as `user`, with every permission error that connection gets recorded. */
 async function dashboardAs(user: { user: string; password: string }): Promise<Dashboard> {
-  const nc: NatsConnection = await connectBus({ servers: url, name: user.user, ...user });
+  const nc: NatsConnection = await connectBus({ servers: url, name: user.user, ...user, inboxPrefix: dashboardInboxPrefix(user.user) });
   cleanups.push(() => nc.close());
   void (async () => {
     for await (const s of nc.status()) if (s.type === 'error') violations.push(`${user.user}: ${String((s as { error?: unknown }).error)}`);
@@ -119,4 +119,16 @@ describe('a dashboard on its own user', () => {
     expect(r.status).not.toBe(200);
     await waitFor(() => violations.some((v) => v.startsWith('dash-wall:') && /permissions violation/i.test(v)), 5000, 'the server refusing the publish');
   }, 60_000);
+
+  it('cannot read replies meant for others: only its own inbox prefix is open to it', async () => {
+    const nc = await connectBus({ servers: url, ...wall, inboxPrefix: dashboardInboxPrefix(wall.user) });
+    cleanups.push(() => nc.close());
+    const refused: string[] = [];
+    void (async () => {
+      for await (const st of nc.status()) if (st.type === 'error') refused.push(String((st as { error?: unknown }).error));
+    })();
+    nc.subscribe('_INBOX.>');
+    await nc.flush().catch(() => {});
+    await waitFor(() => refused.some((e) => /permissions violation.*subscription/i.test(e)), 5000, 'the server refusing _INBOX.>');
+  }, 30_000);
 });
