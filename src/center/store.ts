@@ -183,9 +183,16 @@ export class CenterStore {
 
 /** The shares in one stored message: a batch, or a single record from a stream written before batching. */
 export function storedShares(data: Uint8Array): ShareRecord[] {
-  if (new TextDecoder().decode(data.subarray(0, 200)).includes('"shares"')) {
-    return decode(AcceptedShareBatch, data, 'AcceptedShareBatch', PPOV_MAX_PAYLOAD_BYTES).shares;
+  // A batch has a `shares` array; a single record has none (a sub-account or job named "shares" is no batch).
+  let batch = false;
+  try {
+    batch = Array.isArray((JSON.parse(utf8.decode(data)) as { shares?: unknown }).shares);
+  } catch {
+    // not JSON: the decode below says so, with its typed error
   }
+  if (batch) return decode(AcceptedShareBatch, data, 'AcceptedShareBatch', PPOV_MAX_PAYLOAD_BYTES).shares;
   const r = decode(AcceptedShare, data, 'AcceptedShare');
   return [{ subAccount: r.subAccount, difficulty: r.difficulty, at: r.at, jobId: r.jobId }];
 }
+
+const utf8 = new TextDecoder();

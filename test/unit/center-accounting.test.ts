@@ -1,10 +1,11 @@
 /**
  * The center's accounting as pure code: delivered-hashrate windows and their
- * error bound, the up-to-standard hysteresis, vardiff.
+ * error bound, the up-to-standard hysteresis, vardiff, stored share records.
  */
 import { describe, expect, it } from 'vitest';
 import { HashrateEstimator, upToStandard } from '../../src/center/hashrate.js';
 import { newVardiff, vardiffStep } from '../../src/center/vardiff.js';
+import { storedShares } from '../../src/center/store.js';
 
 /** A seeded Poisson share stream: shares of difficulty d from a miner of `rate` H/s. */
 function shareStream(seed: number, rate: number, difficulty: number, seconds: number): number[] {
@@ -112,5 +113,20 @@ describe('vardiff', () => {
     const s = newVardiff(2 ** -20, 0);
     expect(vardiffStep(s, 31_000, false, { min: 2 ** -20 })).toBeUndefined();
     expect(s.difficulty).toBe(2 ** -20);
+  });
+});
+
+describe('stored share records', () => {
+  const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+  const one = { subAccount: 'shares', difficulty: 0.5, at: 1, jobId: 'shares' };
+
+  it('tells a batch from a single record by its shares array, not by the word "shares"', () => {
+    expect(storedShares(enc({ v: 1, centerId: 'c', ...one }))).toEqual([one]);
+    expect(storedShares(enc({ v: 1, centerId: 'c', shares: [one, { ...one, jobId: 'j2' }] }))).toEqual([one, { ...one, jobId: 'j2' }]);
+  });
+
+  it('turns junk into a typed error', () => {
+    expect(() => storedShares(new TextEncoder().encode('{not json'))).toThrow(expect.objectContaining({ code: 'BAD_MESSAGE' }));
+    expect(() => storedShares(enc({ v: 1, centerId: 'c', shares: [] }))).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
   });
 });
