@@ -9,15 +9,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus } from '../../src/bus/connect.js';
 import { request } from '../../src/bus/rpc.js';
-import { Authenticate, Authenticated, PpovSubmit, PpovSubmitted, SCHEMA_VERSION, StandardQuery, SubAccountReply, Task, TaskRequest, TaskResult, TaskResultAck } from '../../src/bus/schemas.js';
+import { PpovSubmit, PpovSubmitted, SCHEMA_VERSION, StandardQuery, SubAccountReply } from '../../src/bus/schemas.js';
 import { subjects } from '../../src/bus/subjects.js';
 import { DistributionCenter } from '../../src/center/center.js';
 import { BuiltinChain } from '../../src/center/chain.js';
-import { hashToBigInt, sha256d } from '../../src/core/sha256d.js';
-import { parseTargetHex } from '../../src/core/target.js';
 import { ACCOUNTING_MAGIC, encodeAccounting, LedgerRecorder, readAccounts } from '../../src/ppov/accounting.js';
 import { LOCAL_IDS, startLocalConsortium, type LocalConsortium } from '../../src/ppov/local.js';
-import { buildHeader, hex32 } from '../../src/stratum/job.js';
+import { deliverShares } from '../helpers/center.js';
 import { startServer, stopAll, tempDir, waitFor } from '../helpers/nats.js';
 
 const DIFFICULTY = 2 ** -20;
@@ -30,7 +28,6 @@ describe('accounting on the PPoV ledger', () => {
   let center: DistributionCenter;
   let ledger: LocalConsortium;
   const recorders: LedgerRecorder[] = [];
-  let en2 = 0;
 
   beforeAll(async () => {
     const server = await startServer();
@@ -64,22 +61,10 @@ describe('accounting on the PPoV ledger', () => {
     return r;
   };
 
-  /** Mines `count` real shares for a sub-account and has the center accept them. */
+  /** Mines `count` real shares for a sub-account (a new session each time) and has the center accept them. */
   const shares = async (subAccount: string, password: string, count: number) => {
-    const { token } = await request(nc, s.authenticate, Authenticate, { v, subAccount, password }, Authenticated, 'Authenticate');
-    const task = await request(nc, s.task, TaskRequest, { v, token }, Task, 'TaskRequest');
-    const target = parseTargetHex(task.shareTarget);
-    for (let accepted = 0; accepted < count; ) {
-      const e2 = hex32(en2++);
-      for (let n = 0; ; n++) {
-        const header = buildHeader(task, { extranonce1: task.extranonce1, extranonce2: e2, ntime: task.ntime, nonce: hex32(n) });
-        if (hashToBigInt(sha256d(header)) > target) continue;
-        const ack = await request(nc, s.result, TaskResult, { v, token, jobId: task.jobId, extranonce2: e2, ntime: task.ntime, nonce: hex32(n) }, TaskResultAck, 'TaskResult');
-        expect(ack.accepted).toBe(true);
-        accepted++;
-        break;
-      }
-    }
+    const { acks } = await deliverShares(nc, 'acct', subAccount, password, count);
+    expect(acks.every((ack) => ack.accepted)).toBe(true);
   };
 
   const centerTotal = async (subAccount: string) =>
