@@ -2,10 +2,10 @@
 // at a time and four messages at once in v128 lanes, and the full-target check
 // behind the scan kernels' early reject. FIPS 180-4 section numbers in comments.
 import { IV, K } from './constants.generated';
+import { compress4, expand, ld, setIV, W4 } from './sha256x4';
 
-// Message schedule scratch: 64 words for one message, 64 vectors for four.
+// Message schedule scratch for one message.
 const W = new StaticArray<u32>(64);
-const W4 = new StaticArray<v128>(64);
 // Padded final blocks (at most two) of the message being hashed.
 const TAIL = new StaticArray<u8>(128);
 
@@ -73,13 +73,14 @@ export function sha256(msg: usize, len: usize, out: usize): void {
   return word;
 }
 
+// The four lanes' states (sha256x4.ts layout).
+const STATE4 = new StaticArray<v128>(8);
+
 // Four messages of `len` bytes, one per v128 lane, hashed together; digests to out[0..127].
 function sha256x4(m0: usize, m1: usize, m2: usize, m3: usize, len: usize, out: usize): void {
   const blocks: usize = ((len + 8) >> 6) + 1;
-  let s0 = i32x4.splat(unchecked(IV[0])), s1 = i32x4.splat(unchecked(IV[1]));
-  let s2 = i32x4.splat(unchecked(IV[2])), s3 = i32x4.splat(unchecked(IV[3]));
-  let s4 = i32x4.splat(unchecked(IV[4])), s5 = i32x4.splat(unchecked(IV[5]));
-  let s6 = i32x4.splat(unchecked(IV[6])), s7 = i32x4.splat(unchecked(IV[7]));
+  const st = changetype<usize>(STATE4);
+  setIV(st);
   for (let blk: usize = 0; blk < blocks; blk++) {
     for (let t: usize = 0; t < 16; t++) {
       let v = i32x4.splat(paddedWord(m0, len, blocks, blk, t));
@@ -88,30 +89,10 @@ function sha256x4(m0: usize, m1: usize, m2: usize, m3: usize, len: usize, out: u
       v = i32x4.replace_lane(v, 3, paddedWord(m3, len, blocks, blk, t));
       unchecked((W4[<i32>t] = v));
     }
-    for (let t = 16; t < 64; t++) {
-      const w15 = unchecked(W4[t - 15]);
-      const w2 = unchecked(W4[t - 2]);
-      const x0 = v128.xor(v128.xor(vrotr(w15, 7), vrotr(w15, 18)), i32x4.shr_u(w15, 3));
-      const x1 = v128.xor(v128.xor(vrotr(w2, 17), vrotr(w2, 19)), i32x4.shr_u(w2, 10));
-      unchecked((W4[t] = i32x4.add(i32x4.add(x1, unchecked(W4[t - 7])), i32x4.add(x0, unchecked(W4[t - 16])))));
-    }
-    let a = s0, b = s1, c = s2, d = s3, e = s4, f = s5, g = s6, h = s7;
-    for (let t = 0; t < 64; t++) {
-      const bs1 = v128.xor(v128.xor(vrotr(e, 6), vrotr(e, 11)), vrotr(e, 25));
-      const t1 = i32x4.add(i32x4.add(h, bs1), i32x4.add(v128.bitselect(f, g, e), i32x4.add(i32x4.splat(unchecked(K[t])), unchecked(W4[t]))));
-      const bs0 = v128.xor(v128.xor(vrotr(a, 2), vrotr(a, 13)), vrotr(a, 22));
-      const t2 = i32x4.add(bs0, v128.bitselect(a, b, v128.xor(b, c)));
-      h = g; g = f; f = e; e = i32x4.add(d, t1); d = c; c = b; b = a; a = i32x4.add(t1, t2);
-    }
-    s0 = i32x4.add(s0, a); s1 = i32x4.add(s1, b); s2 = i32x4.add(s2, c); s3 = i32x4.add(s3, d);
-    s4 = i32x4.add(s4, e); s5 = i32x4.add(s5, f); s6 = i32x4.add(s6, g); s7 = i32x4.add(s7, h);
+    expand();
+    compress4(st);
   }
-  storeLanes(out, 0, s0); storeLanes(out, 1, s1); storeLanes(out, 2, s2); storeLanes(out, 3, s3);
-  storeLanes(out, 4, s4); storeLanes(out, 5, s5); storeLanes(out, 6, s6); storeLanes(out, 7, s7);
-}
-
-@inline function vrotr(x: v128, n: i32): v128 {
-  return v128.or(i32x4.shr_u(x, n), i32x4.shl(x, 32 - n));
+  for (let i: usize = 0; i < 8; i++) storeLanes(out, i, ld(st, i));
 }
 
 // Word `i` of each lane's digest, big-endian, into digest `lane` at out + 32·lane.

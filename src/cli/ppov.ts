@@ -156,7 +156,7 @@ async function nodeRun(argv: string[]): Promise<number> {
   });
   log(`stopping at height ${node.height}`);
   await node.stop();
-  transport.close();
+  await transport.close();
   await nc.drain();
   return 0;
 }

@@ -54,8 +54,55 @@ export const memberIds = (s: ChainState): string[] => s.members.map((m) => m.id)
 export const leaderFor = (s: ChainState, view: number): string => leaderOf(s.seed, memberIds(s), view);
 const memberKey = (s: ChainState, id: string): string | undefined => s.members.find((m) => m.id === id)?.publicKey;
 
-/** Blocks already checked in full in this process (their Merkle root costs the most). */
-const checkedBlocks = new WeakSet<Block>();
+/**
+ * What a block's transactions say, computed from them once: the Merkle root
+ * (claim 14 (2)) and the governance transactions among them.
+ */
+export interface BlockFacts {
+  merkleRoot: string;
+  govTxs: GovTx[];
+}
+
+/** The governance transactions among `txs`; a malformed one is left out: it "stays on the ledger and has no effect". */
+function govTxsIn(txs: readonly Uint8Array[]): GovTx[] {
+  const out: GovTx[] = [];
+  for (const tx of txs) {
+    try {
+      const t = decodeGov(tx);
+      if (t) out.push(t);
+    } catch {
+      // not a well-formed governance transaction: no effect
+    }
+  }
+  return out;
+}
+
+export const factsOfTxs = (txs: readonly Uint8Array[], hasher: TxHasher): BlockFacts => ({ merkleRoot: txMerkleRoot(txs, hasher), govTxs: govTxsIn(txs) });
+
+/**
+ * The facts of a block's carried transactions (base64 framing, encode.ts). A
+ * framing that does not hold exactly `txCount` transactions is BAD_BLOCK.
+ */
+export const factsOfBlockTxs = (block: Pick<Block, 'txs' | 'txCount'>, hasher: TxHasher): BlockFacts => factsOfTxs(decodeTxs(block.txs, block.txCount), hasher);
+
+/**
+ * Facts of blocks whose transactions were hashed in this process (their
+ * Merkle root costs the most). Blocks are never mutated after they are made
+ * or decoded, so a hit stands for the check.
+ */
+const factsOf = new WeakMap<Block, BlockFacts>();
+
+/**
+ * Records the facts of `block` computed from the very transactions it carries
+ * elsewhere in this process (by its bookkeeper in S1, or by a verification
+ * worker, verifier.ts), so that the chain does not hash them again. Every
+ * other rule is still checked; facts whose root differs from the block's are
+ * not kept (verifyBlock then finds the mismatch itself).
+ */
+export function recordBlockFacts(block: Block, facts: BlockFacts): void {
+  if (facts.merkleRoot === block.merkleRoot) factsOf.set(block, facts);
+}
+
 /**
  * Signed objects whose signature verified in this process. Objects are never
  * mutated after they are made or decoded, so a hit is exactly a check.
@@ -87,16 +134,16 @@ export function verifyBlock(s: ChainState, block: Block, hasher: TxHasher): stri
   // From here on the bookkeeper has signed what breaks a rule: the error says so (data.signed), and the block is evidence.
   // Rule: the reveal extends the bookkeeper's committed hash chain (draw.ts).
   if (!checkReveal(block.reveal, block.height, s.reveals[block.bookkeeper]!)) throw ppovError('BAD_BLOCK', `block: reveal of ${block.bookkeeper} does not extend its hash chain`, { signed: true });
-  if (!checkedBlocks.has(block)) {
-    let txs: Uint8Array[];
+  if (!factsOf.has(block)) {
+    let facts: BlockFacts;
     try {
-      txs = decodeTxs(block.txs, block.txCount);
+      facts = factsOfBlockTxs(block, hasher);
     } catch (e) {
       throw ppovError('BAD_BLOCK', (e as Error).message, { signed: true });
     }
     // Rule: the Merkle root commits to exactly these transactions (claim 14 (2)).
-    if (txMerkleRoot(txs, hasher) !== block.merkleRoot) throw ppovError('BAD_BLOCK', `block: Merkle root of ${block.bookkeeper}'s block does not match its transactions`, { signed: true });
-    checkedBlocks.add(block);
+    if (facts.merkleRoot !== block.merkleRoot) throw ppovError('BAD_BLOCK', `block: Merkle root of ${block.bookkeeper}'s block does not match its transactions`, { signed: true });
+    factsOf.set(block, facts);
   }
   return hash;
 }
@@ -135,28 +182,8 @@ export function isTimeoutCertificate(s: ChainState, tc: readonly Timeout[], view
   return voters.size === tc.length && voters.size >= thresholdsOf(s).timeout;
 }
 
-/**
- * The governance transactions a block carries, decoded once per block object
- * (blocks are never mutated). A malformed one is left out: it "stays on the
- * ledger and has no effect".
- */
-const govTxs = new WeakMap<Block, GovTx[]>();
-function govTxsOf(b: Block): GovTx[] {
-  let list = govTxs.get(b);
-  if (!list) {
-    list = [];
-    for (const tx of decodeTxs(b.txs, b.txCount)) {
-      try {
-        const t = decodeGov(tx);
-        if (t) list.push(t);
-      } catch {
-        // not a well-formed governance transaction: no effect
-      }
-    }
-    govTxs.set(b, list);
-  }
-  return list;
-}
+/** The governance transactions of a block; known unless it is this node's own, restored from its store. */
+const govTxsOf = (b: Block): GovTx[] => factsOf.get(b)?.govTxs ?? govTxsIn(decodeTxs(b.txs, b.txCount));
 
 /**
  * Refuses, naming the rule it breaks, a governance transaction that would have

@@ -3,9 +3,8 @@
  * Signatures cover these bytes, never JSON text, so the field order of a
  * message on the wire does not matter.
  */
-import { createHash } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '../core/bytes.js';
-import { merkleRoot, type PairHasher } from '../core/merkle.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { ppovError } from './errors.js';
 import { concat, sha256 } from './crypto.js';
 import type { Block, GroupHeader, SlotResult, Timeout, Vote } from './types.js';
@@ -71,30 +70,31 @@ export const groupId = (h: { height: number; prevId: string; results: SlotResult
 export const headerBytes = (h: Pick<GroupHeader, 'groupId' | 'view' | 'leader' | 'nextLeader'>): Uint8Array =>
   concat(str('hashgrid/ppov/header'), h32(h.groupId), u32(h.view), str(h.leader), str(h.nextLeader));
 
-/** Frames transactions as base64 of (u32le length, bytes) each. */
-export function encodeTxs(txs: readonly Uint8Array[]): string {
+/** Frames transactions as (u32le length, bytes) each, back to back. */
+export function frameTxs(txs: readonly Uint8Array[]): Buffer {
   const total = txs.reduce((s, t) => s + 4 + t.length, 0);
-  const buf = Buffer.allocUnsafe(total);
+  // Never from Buffer's shared pool: the framing may be moved to a worker whole (verifier.ts).
+  const buf = Buffer.allocUnsafeSlow(total);
   let o = 0;
   for (const t of txs) {
     buf.writeUInt32LE(t.length, o);
     buf.set(t, o + 4);
     o += 4 + t.length;
   }
-  return buf.toString('base64');
+  return buf;
 }
 
-/** Reverses encodeTxs; a framing that does not hold exactly `count` transactions is a typed error. */
-export function decodeTxs(txs: string, count: number): Uint8Array[] {
-  const buf = Buffer.from(txs, 'base64');
+/** Reverses frameTxs (views into `buf`); a framing that does not hold exactly `count` transactions is a typed error. */
+export function unframeTxs(buf: Uint8Array, count: number): Uint8Array[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: Uint8Array[] = [];
   let o = 0;
   while (o < buf.length) {
     // Rule: each transaction is a u32le length followed by that many bytes, within the buffer.
     if (o + 4 > buf.length) throw ppovError('BAD_BLOCK', `transactions: a length prefix is cut off at byte ${o}`);
-    const len = buf.readUInt32LE(o);
+    const len = view.getUint32(o, true);
     if (o + 4 + len > buf.length) throw ppovError('BAD_BLOCK', `transactions: transaction ${out.length} runs past the end`);
-    out.push(new Uint8Array(buf.buffer, buf.byteOffset + o + 4, len));
+    out.push(buf.subarray(o + 4, o + 4 + len));
     o += 4 + len;
   }
   // Rule: txCount in the signed block equals the transactions carried.
@@ -102,26 +102,45 @@ export function decodeTxs(txs: string, count: number): Uint8Array[] {
   return out;
 }
 
-/** Computes txids and Merkle roots; the engine's batch SHA-256 provides a fast one (hasher.ts). */
+/** A block's transactions on the wire: base64 of their framing. */
+export const encodeTxs = (txs: readonly Uint8Array[]): string => frameTxs(txs).toString('base64');
+
+export const decodeTxs = (txs: string, count: number): Uint8Array[] => unframeTxs(Buffer.from(txs, 'base64'), count);
+
+/**
+ * Computes a block's Merkle root (claim 14 (2)): the RFC 6962 §2.1 Merkle tree
+ * hash of its transactions. Not Bitcoin's tree: the RFC's domain bytes keep a
+ * leaf from passing for a node, and no two transaction lists share a root
+ * (Bitcoin's duplicated odd node lets [a, b, c] and [a, b, c, c] collide,
+ * CVE-2012-2459); it also costs 2 SHA-256 blocks per node instead of 3. The
+ * engine's wasm provides a fast one (hasher.ts).
+ */
 export interface TxHasher {
-  /** sha256d of each transaction, 32 bytes each, back to back. */
-  txids(txs: readonly Uint8Array[]): Uint8Array;
-  pairs: PairHasher;
+  /** Merkle tree hash of one or more transactions, 32 bytes. */
+  merkleRoot(txs: readonly Uint8Array[]): Uint8Array;
+  /**
+   * A hint: these are the transactions whose root will likely be asked next
+   * (this node's next block), so the hasher may start on them elsewhere. It
+   * never changes what merkleRoot returns.
+   */
+  prefetch?(txs: readonly Uint8Array[]): void;
 }
 
-export const referenceTxHasher: TxHasher = {
-  txids(txs) {
-    const out = new Uint8Array(txs.length * 32);
-    txs.forEach((t, i) => out.set(createHash('sha256').update(createHash('sha256').update(t).digest()).digest(), i * 32));
-    return out;
-  },
-  pairs: (pairs, count) => referenceTxHasher.txids(Array.from({ length: count }, (_, i) => pairs.subarray(i * 64, i * 64 + 64))),
-};
+const LEAF = Uint8Array.of(0x00);
+const NODE = Uint8Array.of(0x01);
 
-/** Merkle root of the transactions (SHA-256d, Bitcoin's odd-level rule); an empty block's root is 32 zero bytes. */
+/** RFC 6962 §2.1 as written, on @noble/hashes: MTH(D[n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n])), k the largest power of two below n. */
+function treeHash(txs: readonly Uint8Array[]): Uint8Array {
+  if (txs.length === 1) return nobleSha256(concat(LEAF, txs[0]!));
+  let k = 1;
+  while (k * 2 < txs.length) k *= 2;
+  return nobleSha256(concat(NODE, treeHash(txs.slice(0, k)), treeHash(txs.slice(k))));
+}
+
+/** The reference: RFC 6962's recursive definition on @noble/hashes. */
+export const referenceTxHasher: TxHasher = { merkleRoot: treeHash };
+
+/** Merkle root of the transactions, hex; an empty block's is SHA-256 of nothing (RFC 6962: MTH({})). */
 export function txMerkleRoot(txs: readonly Uint8Array[], hasher: TxHasher): string {
-  if (txs.length === 0) return '00'.repeat(32);
-  const ids = hasher.txids(txs);
-  const leaves = Array.from({ length: txs.length }, (_, i) => ids.subarray(i * 32, i * 32 + 32));
-  return bytesToHex(merkleRoot(leaves, hasher.pairs));
+  return bytesToHex(txs.length === 0 ? nobleSha256(new Uint8Array(0)) : hasher.merkleRoot(txs));
 }

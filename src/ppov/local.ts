@@ -48,7 +48,7 @@ export function startLocalConsortium(options: { nc: NatsConnection; stateDir: st
     stateDir: dir,
     stop: async () => {
       for (const n of nodes) await n.stop();
-      transport.close();
+      await transport.close();
     },
   };
 }

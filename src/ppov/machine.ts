@@ -19,8 +19,8 @@
 import { isHashgridError, type HashgridError } from '../core/errors.js';
 import { signHex, type Identity } from './crypto.js';
 import { revealFor } from './draw.js';
-import { blockHash, encodeTxs, headerBytes, timeoutBytes, txMerkleRoot, voteBytes, type TxHasher } from './encode.js';
-import { applyGroup, groupCore, initialState, isTimeoutCertificate, leaderFor, thresholdsOf, verifyBlock, verifyHeaderVotes, verifyTimeout, verifyVote, type ChainState } from './chain.js';
+import { blockHash, encodeTxs, headerBytes, timeoutBytes, voteBytes, type TxHasher } from './encode.js';
+import { applyGroup, factsOfTxs, groupCore, recordBlockFacts, initialState, isTimeoutCertificate, leaderFor, thresholdsOf, verifyBlock, verifyHeaderVotes, verifyTimeout, verifyVote, type ChainState } from './chain.js';
 import { tallyAll } from './quorum.js';
 import type { Block, BlockGroup, Genesis, GroupHeader, PpovMessage, Timeout, Vote } from './types.js';
 
@@ -196,17 +196,19 @@ export class PpovMachine {
     } else if (this.state.bookkeepers.includes(this.me.id) && h < this.state.genesis.revealChainLength) {
       // S1: build, sign and publish this node's block.
       this.myTxs = this.mempool.splice(0, this.state.genesis.maxTxPerBlock);
+      const facts = factsOfTxs(this.myTxs, this.hasher);
       const body = {
         height: h,
         prevId: this.state.tipId,
         bookkeeper: this.me.id,
-        merkleRoot: txMerkleRoot(this.myTxs, this.hasher),
+        merkleRoot: facts.merkleRoot,
         timestamp: now,
         reveal: revealFor(this.me.revealSecret, this.state.genesis.revealChainLength, h),
         txCount: this.myTxs.length,
       };
       const hash = blockHash(body);
       this.myBlock = { ...body, txs: encodeTxs(this.myTxs), sig: signHex(this.me, Buffer.from(hash, 'hex')) };
+      recordBlockFacts(this.myBlock, facts);
       this.blocks.set(this.me.id, { block: this.myBlock, hash });
       this.byHash.set(hash, this.myBlock);
       this.ownBlocks.set(h, this.myBlock);
@@ -273,6 +275,8 @@ export class PpovMachine {
       }),
     };
     const vote: Vote = { ...body, sig: signHex(this.me, voteBytes(body)) };
+    // The round's blocks are in: a good moment to start on this node's next block elsewhere.
+    if (this.mempool.length > 0) this.hasher.prefetch?.(this.mempool.slice(0, this.state.genesis.maxTxPerBlock));
     this.trace('voted', vote.height);
     this.ownVotes.set(vote.height, vote);
     fx.push({ kind: 'voted', vote });

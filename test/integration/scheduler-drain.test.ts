@@ -60,8 +60,10 @@ describe('switching sub-accounts', () => {
     const stored = (await jsm.streams.info(streams.shares.name)).state.messages;
     const rejected = Object.values(center.stats.rejected).reduce((a, b) => a + b, 0);
     expect(stored).toBeGreaterThan(20);
-    // Every stored share reached the center; none went stale or was dropped by the scheduler.
-    expect(center.stats.accepted + rejected).toBe(stored);
+    // Every stored share reached the center; none went stale or was dropped by the scheduler. Delivery is at
+    // least once: a share redelivered across the fail-over reaches the center twice and is refused as a duplicate.
+    const duplicates = center.stats.rejected.duplicate ?? 0;
+    expect(center.stats.accepted + rejected - duplicates).toBe(stored);
     expect(center.stats.rejected.stale ?? 0).toBe(0);
     // The removed sub-account was credited with the backlog forwarded after its removal.
     expect(center.info(owner).acceptedShares).toBeGreaterThan(atRemoval);

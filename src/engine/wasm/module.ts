@@ -12,6 +12,8 @@ interface Exports {
   alloc(size: number): number;
   sha256(msg: number, len: number, out: number): void;
   sha256Batch(msgs: number, len: number, count: number, out: number): void;
+  merkleTreeHash(base: number, table: number, count: number, scratch: number, out: number): void;
+  merkleScratch(count: number): number;
   scanScalar(params: number, start: number, count: number, hits: number, maxHits: number): number;
   scanSimd(params: number, start: number, count: number, hits: number, maxHits: number): number;
 }
@@ -82,6 +84,36 @@ export class WasmHasher {
     this.bytes(ptr, messages.length).set(messages);
     this.x.sha256Batch(ptr, length, count, ptr + messages.length);
     return this.bytes(ptr + messages.length, 32 * count).slice();
+  }
+
+  /**
+   * RFC 6962 §2.1 Merkle tree hash of one or more entries (leaf SHA-256(0x00
+   * || entry), node SHA-256(0x01 || left || right)), computed in wasm four
+   * hashes at a time (assembly/merkle.ts). Equal to the reference in
+   * src/ppov/encode.ts (test/unit/ppov-hasher.test.ts).
+   */
+  merkleTreeHash(entries: readonly Uint8Array[]): Uint8Array {
+    if (entries.length === 0) throw new RangeError('merkleTreeHash: no entries (the empty tree is SHA-256 of nothing)');
+    const count = entries.length;
+    // Each leaf's input, 0x00 || entry, back to back; then the (offset, length) table and the levels, 16-byte aligned.
+    const inputBytes = entries.reduce((s, e) => s + 1 + e.length, 0);
+    const align = (n: number) => (n + 15) & ~15;
+    const ptr = align(this.scratch(inputBytes + 8 * count + this.x.merkleScratch(count) + 32 + 48));
+    const table = align(ptr + inputBytes);
+    const levels = align(table + 8 * count);
+    const out = levels + this.x.merkleScratch(count);
+    const inputs = this.bytes(ptr, inputBytes);
+    const index = new Uint32Array(this.x.memory.buffer, table, 2 * count);
+    let offset = 0;
+    entries.forEach((entry, i) => {
+      inputs[offset] = 0x00;
+      inputs.set(entry, offset + 1);
+      index[2 * i] = offset;
+      index[2 * i + 1] = 1 + entry.length;
+      offset += 1 + entry.length;
+    });
+    this.x.merkleTreeHash(ptr, table, count, levels, out);
+    return this.bytes(out, 32).slice();
   }
 
   /** Sets the scan parameter block (see params.ts) for the following scans. */
