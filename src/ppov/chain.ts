@@ -104,14 +104,16 @@ export function recordBlockFacts(block: Block, facts: BlockFacts): void {
 }
 
 /**
- * Signed objects whose signature verified in this process. Objects are never
- * mutated after they are made or decoded, so a hit is exactly a check.
+ * Signed objects whose signature verified in this process, with the key it
+ * verified under. Objects are never mutated after they are made or decoded,
+ * so a hit under the same key is exactly a check (another chain of the same
+ * process may give the signer's name another key).
  */
-const signatureChecked = new WeakSet<object>();
+const signatureChecked = new WeakMap<object, string>();
 const checkSig = (obj: object, key: string, bytes: () => Uint8Array, sig: string): boolean => {
-  if (signatureChecked.has(obj)) return true;
+  if (signatureChecked.get(obj) === key) return true;
   const ok = verifyHex(key, bytes(), sig);
-  if (ok) signatureChecked.add(obj);
+  if (ok) signatureChecked.set(obj, key);
   return ok;
 };
 
@@ -264,7 +266,7 @@ export function verifyHeaderVotes(s: ChainState, h: GroupHeader): SlotResult[] {
   if (h.results.length !== results.length || h.results.some((r, i) => r.bookkeeper !== results[i]!.bookkeeper || r.block !== results[i]!.block)) {
     throw ppovError('BAD_HEADER', 'header: results differ from the count of its votes');
   }
-  if (!verifyHex(key, headerBytes(h), h.sig)) throw ppovError('BAD_SIGNATURE', `header: bad signature by leader ${h.leader}`);
+  if (!checkSig(h, key, () => headerBytes(h), h.sig)) throw ppovError('BAD_SIGNATURE', `header: bad signature by leader ${h.leader}`);
   return results;
 }
 

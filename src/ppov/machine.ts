@@ -73,6 +73,9 @@ export type TraceEvent = 'round' | 'proposed' | 'voted' | 'header' | 'stored';
 
 const FUTURE_LIMIT = 256;
 
+/** Two votes with the same signed content (Ed25519 signatures are deterministic, but a signer could make another). */
+const sameVote = (a: Vote, b: Vote): boolean => Buffer.from(voteBytes(a)).equals(voteBytes(b));
+
 export class PpovMachine {
   state: ChainState;
   readonly groups: BlockGroup[] = [];
@@ -340,6 +343,11 @@ export class PpovMachine {
   private tryHeader(header: GroupHeader, now: number, fx: Effect[]): void {
     this.trace('header', header.height);
     const results = verifyHeaderVotes(this.state, header);
+    // A vote carried in a header that differs from the one its voter sent this node: the voter signed two (a leader's own, typically).
+    for (const v of header.votes) {
+      const held = this.votes.get(v.voter);
+      if (held && held !== v && !sameVote(held, v)) fx.push({ kind: 'evidence', evidence: { kind: 'vote-equivocation', offender: v.voter, height: v.height, proof: [held, v] } });
+    }
     const blocks: Block[] = [];
     for (const r of results) {
       if (!r.block) continue;
@@ -422,7 +430,7 @@ export class PpovMachine {
       }
       case 'vote': {
         const held = this.votes.get(msg.vote.voter);
-        if (held && held.sig === msg.vote.sig) return;
+        if (held && (held.sig === msg.vote.sig || sameVote(held, msg.vote))) return;
         verifyVote(this.state, msg.vote);
         if (held) {
           fx.push({ kind: 'evidence', evidence: { kind: 'vote-equivocation', offender: msg.vote.voter, height: msg.vote.height, proof: [held, msg.vote] } });
