@@ -350,7 +350,12 @@ export const SchedulerStatus = z.object({
   reservations: z.record(z.string(), z.object({ tier: z.enum(['heavy', 'medium', 'light']), demand: z.number(), reserved: z.number(), allotted: z.number(), lent: z.number() })),
   accounts: z.array(SchedulerAccountStatus),
   nodes: z.array(z.object({ id: z.string(), state: z.enum(['active', 'standby', 'failed', 'probation', 'idle']), rate: z.number(), slices: z.array(z.object({ account: z.string(), fraction: z.number() })) })),
-  forwarded: z.object({ accepted: z.number().int(), rejected: z.number().int() }),
+  forwarded: z.object({
+    accepted: z.number().int(),
+    rejected: z.number().int(),
+    /** Shares the scheduler did not forward, by error code (EXTRANONCE2_OUT_OF_RANGE, INVALID_MESSAGE, ...); absent from schedulers before it counted them. */
+    refused: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  }),
 });
 export type SchedulerStatus = z.infer<typeof SchedulerStatus>;
 

@@ -104,9 +104,10 @@ export function formatStatus(s: SchedulerStatus): string {
     formatEta(a.etaSeconds),
   ]);
   const head = ['sub-account', 'state', 'standard', 'delivered', 'progress', 'nodes', 'ETA'];
+  const refused = Object.values(s.forwarded.refused ?? {}).reduce((a, b) => a + b, 0);
   const centers = Object.entries(s.reservations).map(([c, r]) => [c, r.tier, formatRate(r.demand), formatRate(r.reserved), formatRate(r.allotted), r.lent > 0 ? formatRate(r.lent) : '-']);
   return [
-    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}${s.role === 'standby' ? ' (this answer is a standby\'s)' : ''}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected`,
+    `plan ${s.plan} (${s.mode}), leader ${s.leader || 'none'}${s.role === 'standby' ? ' (this answer is a standby\'s)' : ''}, capacity ${formatRate(s.capacity)}, shares forwarded ${s.forwarded.accepted} accepted / ${s.forwarded.rejected} rejected${refused > 0 ? `, ${refused} refused by the scheduler` : ''}`,
     '',
     ...table(head, rows),
     ...(centers.length > 0 ? ['', ...table(['center', 'tier', 'demand', 'reserved', 'allotted', 'lent'], centers)] : []),

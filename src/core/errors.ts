@@ -46,6 +46,8 @@ export const ErrorCode = {
   NO_RESPONDERS: 'NO_RESPONDERS',
   /** The embedded nats-server could not be found, started or reached. */
   NATS_SERVER: 'NATS_SERVER',
+  /** A share's extranonce2 is not one of those its work assignment reserved. */
+  EXTRANONCE2_OUT_OF_RANGE: 'EXTRANONCE2_OUT_OF_RANGE',
   /** A request names something (a node, a job) that does not exist. */
   NOT_FOUND: 'NOT_FOUND',
   /** A request is valid but not allowed in the current state. */

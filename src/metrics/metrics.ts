@@ -91,7 +91,7 @@ export function schedulerMetrics(registry: Registry) {
     decisions: new Counter({ name: 'hashgrid_scheduler_events_total', help: 'Scheduler decisions and transitions, by kind', labelNames: ['kind'], registers: [registry] }),
     upToStandard: new Gauge({ name: 'hashgrid_scheduler_up_to_standard', help: '1 when the sub-account is up to standard', labelNames: ['account'], registers: [registry] }),
     delivered: new Gauge({ name: 'hashgrid_scheduler_delivered_hashrate', help: 'Delivered H/s over the standard window, per sub-account', labelNames: ['account'], registers: [registry] }),
-    forwarded: new Counter({ name: 'hashgrid_scheduler_shares_forwarded_total', help: 'Node shares forwarded to centers, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    forwarded: new Counter({ name: 'hashgrid_scheduler_shares_forwarded_total', help: 'Node shares by outcome: accepted or rejected by their center, or refused by the scheduler (never sent)', labelNames: ['outcome'], registers: [registry] }),
   };
 }
 export type SchedulerMetrics = ReturnType<typeof schedulerMetrics>;

@@ -3,14 +3,17 @@
  *
  * For each sub-account of its plan it authenticates to the distribution
  * center (claim 3: credentials → result → only then tasks), fetches tasks,
- * and turns them into work for hashing nodes: one extranonce2 per node
- * assignment, so nodes search disjoint headers. Shares come back from the
- * nodes through JetStream and are forwarded to the center as task results;
+ * and turns them into work for hashing nodes: each assignment carries the
+ * task's coinbase and a range of extranonce2 values of its own, which the
+ * node rolls through (extranonce2.ts), so nodes search disjoint headers.
+ * Shares come back from the nodes through JetStream and are forwarded to the
+ * center as task results, each checked against its assignment's range;
  * the center's delivered-hashrate windows and up-to-standard answers drive
  * the policy (policy.ts), which runs every `decisionMs`.
  *
  * State that must survive a restart — each sub-account's state machine,
- * center session tokens, extranonce2 counters, assignments, the
+ * center session tokens, extranonce2 counters (a range is reserved there
+ * before its work is sent), assignments, the
  * sub-accounts as run-time changes left them — lives in JetStream KV,
  * written with compare-and-set. Leadership is a KV lease, so two
  * schedulers on one plan never both act, and only the leader answers the
@@ -28,6 +31,7 @@ import { ErrorCode, HashgridError, isHashgridError } from '../core/errors.js';
 import { decode, encode } from '../bus/codec.js';
 import { listen, request, serve, type BusErrorSink } from '../bus/rpc.js';
 import {
+  CoinbaseRoll,
   Control,
   ControlDone,
   Exhausted,
@@ -50,6 +54,7 @@ import { ensureSharesStream } from '../bus/jetstream.js';
 import type { SchedulerMetrics } from '../metrics/metrics.js';
 import type { NodePool } from '../node/pool.js';
 import { buildHeader, hex32 } from '../stratum/job.js';
+import { extranonce2Hex, jobIdOf, parseJobId, reserveExtranonce2, shareExtranonce2 } from './extranonce2.js';
 import { NodeHealth } from './health.js';
 import { NatsCenterLink, StratumPoolLink, type CenterLink } from './links.js';
 import { decide, materiallyDifferent, type Plan, type PolicyAccount, type PolicyNode, type Slice } from './policy.js';
@@ -58,6 +63,7 @@ type AccountState = 'pending' | 'authenticating' | 'mining' | 'up-to-standard' |
 
 /** What survives a restart (KV key `state.<plan>`). */
 interface DurableState {
+  /** `nextExtranonce2`: where the sub-account's next extranonce2 range starts (reserveExtranonce2). */
   accounts: Record<string, { state: AccountState; token?: string; nextExtranonce2: number; priority: number; reason?: string }>;
   assignments: Record<string, Slice[]>;
   /**
@@ -78,6 +84,9 @@ interface Rotation {
   workingSince?: number;
   /** Set from a switch until the old owner's shares stored before it are forwarded. */
   draining?: { account: string; seq: number; since: number };
+  /** The work the node was last given, and the last work it reported spent (Exhausted): when equal, it needs new work. */
+  jobId?: string;
+  spent?: string;
 }
 
 interface Lease {
@@ -94,8 +103,14 @@ interface Live {
   authenticated: boolean;
   info?: SubAccountInfo;
   task?: Task;
+  /** The task's coinbase as a node rolls it; undefined where CoinbaseRoll cannot carry it (see coinbaseOf). */
+  coinbase?: RollableCoinbase;
   taskAt: number;
 }
+
+/** A task's coinbase as a work assignment carries it, less the range each assignment has of its own. */
+const RollableCoinbase = CoinbaseRoll.omit({ extranonce2Start: true, extranonce2Count: true });
+type RollableCoinbase = Omit<CoinbaseRoll, 'extranonce2Start' | 'extranonce2Count'>;
 
 /** Scheduler options; every default is documented here (plan fields have theirs in the schema). */
 export interface SchedulerOptions {
@@ -122,6 +137,17 @@ export interface SchedulerOptions {
    * Stratum pools and for a missed event.
    */
   taskRefreshMs?: number;
+  /**
+   * Extranonce2 values reserved for one assignment (default 256): 2^40
+   * hashes, 157 s of the fastest GPU sha256d rate in sight (~7 GH/s) and
+   * hours of a CPU node, after which the node reports its range spent and
+   * gets the next; with 4-byte extranonce2 the space holds 2^24 such
+   * ranges before values come round again. A 1- or 2-byte extranonce2
+   * shrinks it (see MIN_RANGES_PER_SPACE in extranonce2.ts).
+   */
+  extranonce2Range?: number;
+  /** Nonces a node searches in each header (default 2^32, the whole nonce field); fewer make nodes roll extranonce2 sooner (tests). */
+  nonceCount?: number;
   onError?: BusErrorSink;
   metrics?: SchedulerMetrics;
   log?: (line: string) => void;
@@ -131,7 +157,8 @@ export class Scheduler {
   readonly plan: SchedulerPlan;
   readonly instanceId: string;
   leader = false;
-  forwarded = { accepted: 0, rejected: 0 };
+  /** Shares the centers accepted and rejected, and those this scheduler refused to forward, by error code. */
+  forwarded: { accepted: number; rejected: number; refused: Record<string, number> } = { accepted: 0, rejected: 0, refused: {} };
   private readonly live = new Map<string, Live>();
   /** Removed sub-accounts whose in-flight shares are still forwarded, until `until`. */
   private readonly retired = new Map<string, { live: Live; until: number }>();
@@ -155,6 +182,8 @@ export class Scheduler {
   private unwatchPool: (() => void) | undefined;
   private saving: Promise<void> = Promise.resolve();
   private readonly log: (line: string) => void;
+  private readonly extranonce2Range: number;
+  private readonly nonceCount: number;
 
   /** The lease as last read: who leads, until when. */
   private lease: Lease | undefined;
@@ -163,6 +192,16 @@ export class Scheduler {
     this.plan = parsePlan(options.plan);
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     this.log = options.log ?? (() => {});
+    this.extranonce2Range = options.extranonce2Range ?? 256;
+    // Rule: extranonce2Range is a whole number of values, at least 1.
+    if (!Number.isSafeInteger(this.extranonce2Range) || this.extranonce2Range < 1) {
+      throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `extranonce2Range: expected a whole number >= 1, got ${this.extranonce2Range}`);
+    }
+    this.nonceCount = options.nonceCount ?? 2 ** 32;
+    // Rule: nonceCount is 1 to 2^32, the values of the header's nonce field.
+    if (!Number.isSafeInteger(this.nonceCount) || this.nonceCount < 1 || this.nonceCount > 2 ** 32) {
+      throw new HashgridError(ErrorCode.INVALID_NONCE_RANGE, `nonceCount: expected a whole number from 1 to 2^32, got ${this.nonceCount}`);
+    }
     this.health = new NodeHealth({ ...(options.underDelivery !== undefined ? { underDelivery: options.underDelivery } : {}), ...(options.probationAfter !== undefined ? { probationAfter: options.probationAfter } : {}) });
   }
 
@@ -305,7 +344,7 @@ export class Scheduler {
       if (!r) r = { index: 0, since: now };
       else if (due && slices.length > 1) r.index = (r.index + 1) % slices.length;
       const want = slices[r.index % slices.length]!.account;
-      if (want !== r.account) {
+      if (want !== r.account || (r.jobId !== undefined && r.spent === r.jobId)) {
         r.since = now;
         const work = this.workFor(want);
         if (work) moves.push({ nodeId, r, work });
@@ -325,6 +364,7 @@ export class Scheduler {
       // The old owner's shares already found are forwarded before the new slice's time counts (see drain()).
       if (r.account && r.account !== work.owner) r.draining = { account: r.account, seq: drainFrom, since: now };
       r.account = work.owner;
+      r.jobId = work.jobId;
       r.workingSince ??= Date.now();
     });
   }
@@ -379,23 +419,42 @@ export class Scheduler {
     }
   }
 
-  /** A fresh header of `key`'s current task (a new extranonce2, saved by the caller before it is sent). */
+  /**
+   * Work on `key`'s current task: its coinbase and a fresh extranonce2 range
+   * (reserved in the state here, saved by the caller before it is sent, so
+   * not even a restart gives a range out twice); `header` is the header of
+   * the range's first extranonce2.
+   */
   private workFor(key: string): WorkAssignment | undefined {
     const l = this.live.get(key);
     const s = this.state.accounts[key];
     if (!l || !s || !l.task || !l.authenticated) return undefined; // removed since the plan was made
-    const en2 = s.nextExtranonce2++;
-    const extranonce2 = en2.toString(16).padStart(l.task.extranonce2Size * 2, '0').slice(-l.task.extranonce2Size * 2);
-    const header = buildHeader(l.task, { extranonce1: l.task.extranonce1, extranonce2, ntime: l.task.ntime, nonce: '00000000' });
-    // Everything needed to forward a share rides in the job id, so a restarted scheduler can forward it too.
-    const jobId = [l.center, l.id, l.task.jobId, extranonce2, l.task.ntime].join('|');
-    return { v: SCHEMA_VERSION, jobId, owner: key, header: bytesToHex(header), nonceStart: 0, nonceCount: 2 ** 32, shareTarget: l.task.shareTarget };
+    const task = l.task;
+    // A task no node can roll gets one extranonce2 an assignment, as before ranges.
+    const { range, next, wrapped } = reserveExtranonce2(s.nextExtranonce2, task.extranonce2Size, l.coinbase ? this.extranonce2Range : 1);
+    s.nextExtranonce2 = next;
+    if (wrapped) this.log(`${key}: every ${task.extranonce2Size}-byte extranonce2 has been handed out; ranges start from 0 again`);
+    const extranonce2Start = extranonce2Hex(range.start, task.extranonce2Size);
+    const header = buildHeader(task, { extranonce1: task.extranonce1, extranonce2: extranonce2Start, ntime: task.ntime, nonce: '00000000' });
+    // Everything needed to check and forward a share rides in the job id, so a restarted scheduler can do it too.
+    const jobId = jobIdOf({ center: l.center, id: l.id, taskJobId: task.jobId, extranonce2Start, extranonce2Count: range.count, ntime: task.ntime });
+    return {
+      v: SCHEMA_VERSION,
+      jobId,
+      owner: key,
+      header: bytesToHex(header),
+      nonceStart: 0,
+      nonceCount: this.nonceCount,
+      shareTarget: task.shareTarget,
+      ...(l.coinbase ? { coinbase: { ...l.coinbase, extranonce2Start: range.start, extranonce2Count: range.count } } : {}),
+    };
   }
 
   private async send(nodeId: string, work: WorkAssignment): Promise<boolean> {
     try {
       await request(this.options.nc, subjects.nodeWork(nodeId), WorkAssignment, work, WorkAccepted, 'WorkAssignment');
-      this.event('assign', `${nodeId} → ${work.owner}`, { nodeId, account: work.owner, extranonce2: work.jobId.split('|')[3] });
+      const job = parseJobId(work.jobId)!;
+      this.event('assign', `${nodeId} → ${work.owner}`, { nodeId, account: work.owner, extranonce2: job.extranonce2Start, extranonce2Count: job.extranonce2Count });
       return true;
     } catch (e) {
       this.log(`assign ${nodeId} → ${work.owner}: ${(e as Error).message}`);
@@ -427,6 +486,7 @@ export class Scheduler {
         const task = await l.link.task();
         const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0] || l.task.prevhash !== task.prevhash;
         l.task = task;
+        l.coinbase = coinbaseOf(task);
         l.taskAt = Date.now();
         if (changed) for (const r of this.rotation.values()) if (r.account === key) r.account = undefined; // re-issue work on the new job
       }
@@ -479,20 +539,27 @@ export class Scheduler {
             continue;
           }
         } catch (e) {
-          this.options.onError?.(m.subject, isHashgridError(e) ? e.code : 'INTERNAL');
+          this.refuse(m.subject, e);
         }
         m.ack();
       }
     })();
   }
 
-  /** A node's share → the distribution module's task result; 'later' when its sub-account is not connected yet. */
+  /**
+   * A node's share → the distribution module's task result; 'later' when its
+   * sub-account is not connected yet. Throws EXTRANONCE2_OUT_OF_RANGE for a
+   * share its assignment did not cover, before anything is sent.
+   */
   private async forward(share: Share): Promise<'done' | 'later'> {
-    const [center, id, taskJobId, extranonce2, ntime] = share.jobId.split('|');
+    const job = parseJobId(share.jobId);
+    if (!job) return 'done'; // not work of a scheduler
+    const { center, id, taskJobId, ntime } = job;
     const key = `${center}/${id}`;
     // A removed sub-account's shares are still its center's while the drain lasts.
     const l = this.live.get(key) ?? this.retired.get(key)?.live;
-    if (!l || !taskJobId || !extranonce2 || !ntime) return 'done'; // not work of this plan
+    if (!l) return 'done'; // not work of this plan
+    const extranonce2 = shareExtranonce2(job, share.extranonce2);
     if (!l.authenticated) {
       const token = this.state.accounts[key]?.token;
       if (!(token && l.link instanceof NatsCenterLink)) return 'later';
@@ -515,6 +582,15 @@ export class Scheduler {
     return 'done';
   }
 
+  /** A share not forwarded (malformed, or outside its range): counted by code, told to onError, then dropped. */
+  private refuse(subject: string, e: unknown): void {
+    const code = isHashgridError(e) ? e.code : 'INTERNAL';
+    this.forwarded.refused[code] = (this.forwarded.refused[code] ?? 0) + 1;
+    this.options.metrics?.forwarded.inc({ outcome: 'refused' });
+    this.options.onError?.(subject, code);
+    this.log(`share on ${subject} refused: ${(e as Error).message}`);
+  }
+
   /**
    * A link lost its session (a pool closed the connection): authenticate again
    * at the next step, and take the new session's task (its extranonce1 and
@@ -523,6 +599,7 @@ export class Scheduler {
   private sessionLost(key: string, l: Live, e: Error): void {
     l.authenticated = false;
     l.task = undefined;
+    l.coinbase = undefined;
     this.log(`${key}: ${e.message}; authenticating again`);
   }
 
@@ -663,9 +740,12 @@ export class Scheduler {
         Exhausted,
         'Exhausted',
         (m) => {
-          // A node spent its header: next rotation gives it a new extranonce2.
+          // A node spent its whole extranonce2 range: it gets a new one now, not at the next tick. Its report may
+          // come before the scheduler heard that it took the work, so the spent job is kept, not compared here.
           const r = this.rotation.get(m.nodeId);
-          if (r) r.account = undefined;
+          if (!r) return;
+          r.spent = m.jobId;
+          if (this.leader) void this.step().catch((e) => this.log(`step failed: ${(e as Error).message}`));
         },
         this.options.onError,
       ),
@@ -795,6 +875,13 @@ export class Scheduler {
 /** Runs `fn` over `items`, at most `width` at a time. */
 async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
+}
+
+/** The task's coinbase parts for a node to roll, or undefined where CoinbaseRoll cannot carry them (an extranonce2 over 8 bytes, say). */
+function coinbaseOf(task: Task): RollableCoinbase | undefined {
+  const { prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, extranonce1, extranonce2Size } = task;
+  const parts = { prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, extranonce1, extranonce2Size };
+  return RollableCoinbase.safeParse(parts).success ? parts : undefined;
 }
 
 const centerOf = (a: SchedulerSubAccount) => ('pool' in a ? `${a.pool.host}:${a.pool.port}` : a.center);
