@@ -425,11 +425,16 @@ export class DistributionCenter implements StratumHandler {
       a.since = Math.min(a.since, firstStart);
       a.estimator.restoreSince(a.since);
     }
-    // Accounts added or changed over the bus: a change made later than the configuration wins
-    // for the standard and window; credentials of a configured account stay the configured ones.
+    // Accounts added or changed over the bus: the stored change wins over the configuration for the
+    // standard and window, even when the file was edited after it (the store keeps no edit times of
+    // the file), so an override is said in the log; credentials of a configured account stay the configured ones.
     for (const stored of await store.subAccounts()) {
       const existing = this.accounts.get(stored.id);
       if (existing) {
+        const { standard, windowSeconds } = existing.account;
+        if (standard !== stored.standard || windowSeconds !== stored.windowSeconds) {
+          this.log(`sub-account ${stored.id}: a change made over the bus (standard ${stored.standard} H/s, window ${stored.windowSeconds} s) overrides the configured standard ${standard} H/s, window ${windowSeconds} s`);
+        }
         existing.account.standard = stored.standard;
         existing.account.windowSeconds = stored.windowSeconds;
       } else {

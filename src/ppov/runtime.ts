@@ -104,6 +104,8 @@ export class PpovTransport {
       type === 'block'
         ? this.verifier.check(msg.data).then((block) => ({ type: 'block', block }))
         : new Promise((resolve) => resolve((r.unwrap as (d: unknown) => PpovMessage)(decode(r.schema as z.ZodType, msg.data, ROUND_NAMES[type], PPOV_MAX_PAYLOAD_BYTES))));
+    // Handled in turn below; until then a refused message must not count as an unhandled rejection.
+    decoded.catch(() => {});
     this.inbox = this.inbox.then(async () => {
       try {
         this.deliver(await decoded);

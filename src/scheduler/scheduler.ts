@@ -23,7 +23,7 @@
  * keeps the accounting from counting one twice.
  */
 import { randomBytes } from 'node:crypto';
-import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { bytesToHex } from '../core/bytes.js';
@@ -183,6 +183,7 @@ export class Scheduler {
   private saving: Promise<void> = Promise.resolve();
   private readonly log: (line: string) => void;
   private readonly extranonce2Range: number;
+  private jsm: Promise<JetStreamManager> | undefined;
   private readonly nonceCount: number;
 
   /** The lease as last read: who leads, until when. */
@@ -391,13 +392,22 @@ export class Scheduler {
     }
   }
 
+  /** One JetStream manager for the scheduler's life: making one costs a request to the server (its API check). */
+  private manager(): Promise<JetStreamManager> {
+    this.jsm ??= jetstreamManager(this.options.nc).catch((e: unknown) => {
+      this.jsm = undefined; // a failed check is not kept: the next call asks again
+      throw e;
+    });
+    return this.jsm;
+  }
+
   private async lastShareSeq(): Promise<number> {
-    const jsm = await jetstreamManager(this.options.nc);
+    const jsm = await this.manager();
     return (await jsm.streams.info(streams.shares.name)).state.last_seq;
   }
 
   private async ackFloor(): Promise<number> {
-    const jsm = await jetstreamManager(this.options.nc);
+    const jsm = await this.manager();
     const c = await jsm.consumers.info(streams.shares.name, `scheduler-${this.plan.name}`);
     // Nothing waiting: everything stored so far is forwarded, whatever the floor says.
     return c.num_pending === 0 && c.num_ack_pending === 0 ? Number.MAX_SAFE_INTEGER : c.ack_floor.stream_seq;
@@ -522,7 +532,7 @@ export class Scheduler {
   // ---- shares
 
   private async consumeShares(): Promise<void> {
-    const jsm = await jetstreamManager(this.options.nc);
+    const jsm = await this.manager();
     const durable = `scheduler-${this.plan.name}`;
     await jsm.consumers.add(streams.shares.name, { durable_name: durable, ack_policy: AckPolicy.Explicit });
     const consumer = await jetstream(this.options.nc).consumers.get(streams.shares.name, durable);

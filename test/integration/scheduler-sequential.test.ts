@@ -53,6 +53,9 @@ describe('sequential mode on the bus', () => {
     const scheduler = await Scheduler.start({ nc, pool, plan });
     const up = () => scheduler.status().accounts.filter((a) => a.state === 'up-to-standard').length;
     await waitFor(() => up() === 3, 90_000, 'every sub-account up to standard');
+    // The events travel over the bus: the last one may land just after the status says so.
+    const reached = () => events.filter((e) => e.kind === 'sub-account' && e.data?.to === 'up-to-standard').length;
+    await waitFor(() => reached() >= 3, 5000, 'the third up-to-standard event');
     const reachedOrder = events.filter((e) => e.kind === 'sub-account' && e.data?.to === 'up-to-standard').map((e) => e.data!.account);
     expect([...new Set(reachedOrder)]).toEqual(['main/alice', 'main/bob', 'main/carol']);
     // Each plan worked for the first one behind (claim 1), in order.
