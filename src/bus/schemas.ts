@@ -47,12 +47,20 @@ export type NodeRegistered = z.infer<typeof NodeRegistered>;
 export const NodeState = z.enum(['idle', 'mining', 'paused']);
 export type NodeState = z.infer<typeof NodeState>;
 
+/**
+ * Longest job id on the bus. A scheduler's job id carries its center (≤ 64),
+ * sub-account (≤ 64), the task's own job id, the extranonce2 range and ntime
+ * (src/scheduler/extranonce2.ts); 256 leaves the pool's job id ~100 characters.
+ */
+export const JOB_ID_MAX = 256;
+const jobId = z.string().max(JOB_ID_MAX);
+
 export const Heartbeat = z.object({
   v,
   nodeId,
   seq: z.number().int().nonnegative(),
   state: NodeState,
-  jobId: z.string().max(128).optional(),
+  jobId: jobId.optional(),
   /** Hashes per second over the meter window, per backend. */
   hashrate: z.record(z.string().max(32), z.number().nonnegative()),
   sharesFound: z.number().int().nonnegative(),
@@ -94,7 +102,7 @@ export type CoinbaseRoll = z.infer<typeof CoinbaseRoll>;
  */
 export const WorkAssignment = z.object({
   v,
-  jobId: z.string().min(1).max(128),
+  jobId: jobId.min(1),
   /** Who the work is for (a sub-account): every share carries it. */
   owner: z.string().min(1).max(128),
   header: hex(80),
@@ -106,7 +114,7 @@ export const WorkAssignment = z.object({
 });
 export type WorkAssignment = z.infer<typeof WorkAssignment>;
 
-export const WorkAccepted = z.object({ v, jobId: z.string().max(128) });
+export const WorkAccepted = z.object({ v, jobId });
 
 export const Control = z.object({ v, action: z.enum(['pause', 'resume', 'cancel']) });
 export type Control = z.infer<typeof Control>;
@@ -116,7 +124,7 @@ export const ControlDone = z.object({ v, state: NodeState });
 export const Share = z.object({
   v,
   nodeId,
-  jobId: z.string().max(128),
+  jobId,
   owner: z.string().max(128),
   nonce: uint32,
   /** The full header with the nonce, 160 hex characters. */
@@ -129,7 +137,7 @@ export const Share = z.object({
 });
 export type Share = z.infer<typeof Share>;
 
-export const Exhausted = z.object({ v, nodeId, jobId: z.string().max(128) });
+export const Exhausted = z.object({ v, nodeId, jobId });
 
 /** The reply to any request that failed. */
 export const ErrorReply = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -196,7 +204,7 @@ export type Task = z.infer<typeof Task>;
 export const TaskResult = z.object({
   v,
   token: z.string().max(128),
-  jobId: z.string().max(128),
+  jobId,
   extranonce2: z.string().regex(/^[0-9a-f]+$/).max(32),
   ntime: hex(4),
   nonce: hex(4),

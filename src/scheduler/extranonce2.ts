@@ -9,6 +9,7 @@
  * into a task result by any scheduler of the plan, a restarted one included,
  * without a record of every range ever given out.
  */
+import { JOB_ID_MAX } from '../bus/schemas.js';
 import { ErrorCode, HashgridError } from '../core/errors.js';
 
 /**
@@ -63,8 +64,15 @@ export interface JobRef {
   ntime: string;
 }
 
-/** `<center>|<sub-account>|<task job>|<extranonce2Start>+<extranonce2Count>|<ntime>`. */
-export const jobIdOf = (r: JobRef): string => [r.center, r.id, r.taskJobId, `${r.extranonce2Start}+${r.extranonce2Count}`, r.ntime].join('|');
+/** `<center>|<sub-account>|<task job>|<extranonce2Start>+<extranonce2Count>|<ntime>`; a typed error past JOB_ID_MAX. */
+export function jobIdOf(r: JobRef): string {
+  const id = [r.center, r.id, r.taskJobId, `${r.extranonce2Start}+${r.extranonce2Count}`, r.ntime].join('|');
+  // Rule: a job id fits the bus's JOB_ID_MAX, or no node would take the work (a pool's long job ids are the usual cause).
+  if (id.length > JOB_ID_MAX) {
+    throw new HashgridError(ErrorCode.INVALID_ARGUMENT, `job id of ${r.center}/${r.id} is ${id.length} characters, more than ${JOB_ID_MAX} (the task's job id "${r.taskJobId.slice(0, 40)}…" is ${r.taskJobId.length})`, { length: id.length });
+  }
+  return id;
+}
 
 /**
  * The job ref of a scheduler job id, or undefined for one that is not (work

@@ -442,12 +442,18 @@ export class Scheduler {
     const task = l.task;
     // A task no node can roll gets one extranonce2 an assignment, as before ranges.
     const { range, next, wrapped } = reserveExtranonce2(s.nextExtranonce2, task.extranonce2Size, l.coinbase ? this.extranonce2Range : 1);
+    const extranonce2Start = extranonce2Hex(range.start, task.extranonce2Size);
+    // Everything needed to check and forward a share rides in the job id, so a restarted scheduler can do it too.
+    let jobId: string;
+    try {
+      jobId = jobIdOf({ center: l.center, id: l.id, taskJobId: task.jobId, extranonce2Start, extranonce2Count: range.count, ntime: task.ntime });
+    } catch (e) {
+      this.log(`${key}: no work: ${(e as Error).message}`);
+      return undefined;
+    }
     s.nextExtranonce2 = next;
     if (wrapped) this.log(`${key}: every ${task.extranonce2Size}-byte extranonce2 has been handed out; ranges start from 0 again`);
-    const extranonce2Start = extranonce2Hex(range.start, task.extranonce2Size);
     const header = buildHeader(task, { extranonce1: task.extranonce1, extranonce2: extranonce2Start, ntime: task.ntime, nonce: '00000000' });
-    // Everything needed to check and forward a share rides in the job id, so a restarted scheduler can do it too.
-    const jobId = jobIdOf({ center: l.center, id: l.id, taskJobId: task.jobId, extranonce2Start, extranonce2Count: range.count, ntime: task.ntime });
     return {
       v: SCHEMA_VERSION,
       jobId,

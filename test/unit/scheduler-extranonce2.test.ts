@@ -83,6 +83,11 @@ describe('job ids', () => {
     expect(parseJobId(jobIdOf(odd))).toEqual(odd);
   });
 
+  it('refuse, with a typed error, a job id longer than the bus takes', () => {
+    expect(jobIdOf({ ...ref, taskJobId: 'j'.repeat(200) }).length).toBeLessThanOrEqual(256);
+    expect(() => jobIdOf({ ...ref, center: 'c'.repeat(64), id: 'a'.repeat(64), taskJobId: 'j'.repeat(120) })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/more than 256/) }));
+  });
+
   it('read a job id from before ranges as a range of one', () => {
     expect(parseJobId('main|alice|3.1a|0000002a|65000000')).toEqual({ ...ref, extranonce2Start: '0000002a', extranonce2Count: 1 });
   });
