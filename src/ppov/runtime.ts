@@ -86,7 +86,7 @@ export class PpovTransport {
   ) {
     this.subjects = subjects.ppov(chainId);
     this.maxPayload = Math.min(nc.info?.max_payload ?? PPOV_MAX_PAYLOAD_BYTES, PPOV_MAX_PAYLOAD_BYTES);
-    this.verifier = BlockVerifier.start({ threads: options.verifyThreads ?? 1 });
+    this.verifier = BlockVerifier.start(options.verifyThreads === undefined ? {} : { threads: options.verifyThreads });
     for (const type of Object.keys(ROUND) as RoundType[]) {
       this.subs.push(nc.subscribe(this.subjects[type], { callback: (err, msg) => void (err || this.intake(type, msg)) }));
     }

@@ -29,7 +29,7 @@ export interface VerifierOptions {
    * Worker threads (default 2, or 1 on a 1-core machine; 0 checks on the
    * calling thread). Two on two cores measured faster than one: the node's
    * thread mostly waits for the round's blocks while they are hashed
-   * (docs/ppov.md, Performance).
+   * (README, PPoV benchmark).
    */
   threads?: number;
 }
