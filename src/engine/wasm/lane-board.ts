@@ -158,10 +158,17 @@ export class LaneBoard {
 
   /**
    * Takes the posted chunk, waiting up to `waitMs` for one: after the epoch
-   * moved, the new work's chunk follows within microseconds.
+   * moved, the new work's chunk follows within a fraction of a millisecond.
+   * The first `spinMs` of the wait spin rather than sleep: a worker that
+   * sleeps gives up its core, and on a machine where every core hashes it
+   * may then wait a scheduler tick (4 ms at 250 Hz) to get one back.
    */
-  take(waitMs: number): SlotChunk | undefined {
-    if (waitMs > 0 && Atomics.load(this.slot, STATE) === SlotState.OPEN) Atomics.wait(this.slot, STATE, SlotState.OPEN, waitMs);
+  take(waitMs: number, spinMs = 0): SlotChunk | undefined {
+    if (waitMs > 0 && Atomics.load(this.slot, STATE) === SlotState.OPEN) {
+      const spinUntil = performance.now() + Math.min(spinMs, waitMs);
+      while (Atomics.load(this.slot, STATE) === SlotState.OPEN && performance.now() < spinUntil);
+      if (Atomics.load(this.slot, STATE) === SlotState.OPEN) Atomics.wait(this.slot, STATE, SlotState.OPEN, waitMs);
+    }
     if (Atomics.compareExchange(this.slot, STATE, SlotState.POSTED, SlotState.TAKING) !== SlotState.POSTED) return undefined;
     const s = this.slot;
     let target = 0n;

@@ -39,6 +39,12 @@ export interface WorkerTaskResult {
  * microseconds unless the work was stopped (then the lane just ends).
  */
 const HANDOFF_WAIT_MS = 20;
+/**
+ * The first part of that wait spins (lane-board.ts `take`): measured with
+ * `npm run bench:bus` on 2 cores, both hashing, it took the engine's part
+ * of a switch from p99 4.1–5.4 ms to 3.0–4.1 ms.
+ */
+const HANDOFF_SPIN_MS = 1;
 
 let hasher: WasmHasher | undefined;
 
@@ -49,7 +55,7 @@ export default function runLane(task: WorkerTask): WorkerTaskResult {
   while (chunk) {
     const segment = scanChunk(task, board, chunk);
     segments.push(segment);
-    chunk = board.take(segment.aborted ? HANDOFF_WAIT_MS : 0);
+    chunk = board.take(segment.aborted ? HANDOFF_WAIT_MS : 0, HANDOFF_SPIN_MS);
     // Closing fails only when a chunk was posted after the look: take it.
     while (!chunk && !board.close()) chunk = board.take(0);
   }
