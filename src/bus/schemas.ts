@@ -76,11 +76,19 @@ const evenHex = (maxBytes: number) => z.string().regex(/^([0-9a-f]{2})*$/, 'lowe
  * whenever a header's nonce window is spent, instead of running dry. Fields
  * are those of a Stratum job (src/stratum/job.ts), in its forms.
  */
+/**
+ * The most bytes each coinbase part may have in work for a node: with both at
+ * it, the longest job id and owner and a full merkle branch, a WorkAssignment
+ * is still under MAX_PAYLOAD_BYTES (test/unit/scheduler-extranonce2.test.ts).
+ * A pool's parts are smaller still: a Stratum line is at most 16 KiB.
+ */
+export const COINBASE_PART_MAX_BYTES = 15_000;
+
 export const CoinbaseRoll = z.object({
   /** Previous block hash, Stratum form (every 4-byte word swapped). */
   prevhash: hex(32),
-  coinb1: evenHex(100_000),
-  coinb2: evenHex(100_000),
+  coinb1: evenHex(COINBASE_PART_MAX_BYTES),
+  coinb2: evenHex(COINBASE_PART_MAX_BYTES),
   merkleBranch: z.array(hex(32)).max(32),
   version: hex(4),
   nbits: hex(4),

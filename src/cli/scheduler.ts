@@ -30,6 +30,9 @@ until each is up to standard (EP 4 178 150), and keeps them there.
                                           "standard","windowSeconds","priority"} ]}     (any Stratum V1 pool)
   --mode <mode>         sequential (EP 4 178 150 claim 1 as written) or parallel; overrides the plan's "mode"
   --replicas <n>        replicas of the SHARES stream when the scheduler creates it (default 1; 3 on a 3-server cluster)
+  --extranonce2-range <n>
+                        extranonce2 values reserved per node assignment of a task with a coinbase (default 256:
+                         2^40 hashes; fewer where the extranonce2 is 1 or 2 bytes)
   --plan-name <name>    (status) the plan to ask about (default "default")
   --json                (status) print the status object
 `;
@@ -41,6 +44,7 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
     plan: { type: 'string' },
     mode: { type: 'string' },
     replicas: { type: 'string' },
+    'extranonce2-range': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -54,12 +58,14 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   // A bad plan is a usage error naming --plan, found before anything connects.
   const plan = forFlag('--plan', () => readPlanFile(values.plan!, mode ? { mode } : {}));
   const replicas = values.replicas === undefined ? 1 : parseIntegerFlag('--replicas', values.replicas, 1, 5);
+  // Rule: at least one value per assignment, and no more than a 4-byte extranonce2 holds.
+  const extranonce2Range = values['extranonce2-range'] === undefined ? undefined : parseIntegerFlag('--extranonce2-range', values['extranonce2-range'], 1, 2 ** 32);
   const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   const pool = new NodePool(nc);
   const log = (line: string) => process.stderr.write(`[scheduler] ${line}\n`);
   const registry = createRegistry('scheduler');
   const served = await serveMetrics(registry, 0);
-  const scheduler = await Scheduler.start({ nc, pool, plan, replicas, log, metrics: schedulerMetrics(registry), onError: busErrorCounter(registry) });
+  const scheduler = await Scheduler.start({ nc, pool, plan, replicas, ...(extranonce2Range !== undefined ? { extranonce2Range } : {}), log, metrics: schedulerMetrics(registry), onError: busErrorCounter(registry) });
   log(`metrics at ${served.url}`);
   process.stdout.write(`scheduler plan ${scheduler.plan.name} (${scheduler.plan.mode}) on ${values.nats!.split(',').map(redactUrl).join(', ')}\n`);
   await untilStopped();

@@ -503,6 +503,7 @@ export class Scheduler {
         const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0] || l.task.prevhash !== task.prevhash;
         l.task = task;
         l.coinbase = coinbaseOf(task);
+        if (!l.coinbase && changed) this.log(`${key}: task ${task.jobId}: its coinbase cannot ride in work (${noRollReason(task)}); nodes get one extranonce2 per assignment`);
         l.taskAt = Date.now();
         if (changed) for (const r of this.rotation.values()) if (r.account === key) r.account = undefined; // re-issue work on the new job
       }
@@ -898,6 +899,12 @@ function coinbaseOf(task: Task): RollableCoinbase | undefined {
   const { prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, extranonce1, extranonce2Size } = task;
   const parts = { prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, extranonce1, extranonce2Size };
   return RollableCoinbase.safeParse(parts).success ? parts : undefined;
+}
+
+/** Why coinbaseOf refused a task's coinbase, for the log line. */
+function noRollReason(task: Task): string {
+  const parsed = RollableCoinbase.safeParse({ ...task });
+  return parsed.success ? 'unknown' : parsed.error.issues.slice(0, 2).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 }
 
 const centerOf = (a: SchedulerSubAccount) => ('pool' in a ? `${a.pool.host}:${a.pool.port}` : a.center);

@@ -92,6 +92,11 @@ describe('hashgrid scheduler', () => {
     const rep = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', good, '--replicas', '0'], { encoding: 'utf8' });
     expect(rep.status).toBe(2);
     expect(rep.stderr.trim()).toBe('hashgrid scheduler: --replicas: expected an integer from 1 to 5, got "0"');
+    for (const bad of ['0', '4294967297', '16k']) {
+      const e2 = spawnSync(process.execPath, [BIN, 'scheduler', '--nats', 'nats://127.0.0.1:1', '--plan', good, '--extranonce2-range', bad], { encoding: 'utf8' });
+      expect(e2.status).toBe(2);
+      expect(e2.stderr.trim()).toBe(`hashgrid scheduler: --extranonce2-range: expected an integer from 1 to 4294967296, got "${bad}"`);
+    }
   });
 
   it('runs a YAML plan, with --mode overriding the plan file', async () => {

@@ -5,6 +5,8 @@
  * a share outside it is refused with a typed error.
  */
 import { describe, expect, it } from 'vitest';
+import { encode, MAX_PAYLOAD_BYTES } from '../../src/bus/codec.js';
+import { COINBASE_PART_MAX_BYTES, JOB_ID_MAX, SCHEMA_VERSION, WorkAssignment } from '../../src/bus/schemas.js';
 import { extranonce2Hex, jobIdOf, MIN_RANGES_PER_SPACE, parseJobId, reserveExtranonce2, shareExtranonce2, type Extranonce2Range } from '../../src/scheduler/extranonce2.js';
 
 /** `n` ranges in a row from counter `from`. */
@@ -112,5 +114,42 @@ describe('a share against its range', () => {
     for (const en2 of ['000000ff', '00000200', '0100', '0000000100', '']) {
       expect(() => shareExtranonce2(ref, en2), en2).toThrow(expect.objectContaining({ code: 'EXTRANONCE2_OUT_OF_RANGE', message: expect.stringMatching(/outside its assignment's range/) }));
     }
+  });
+});
+
+describe('work with a coinbase fits one bus message', () => {
+  const largest = (partBytes: number) => ({
+    v: SCHEMA_VERSION,
+    jobId: 'j'.repeat(JOB_ID_MAX),
+    owner: 'o'.repeat(128),
+    header: 'ab'.repeat(80),
+    nonceStart: 4294967295,
+    nonceCount: 2 ** 32,
+    shareTarget: 'ff'.repeat(32),
+    coinbase: {
+      prevhash: 'cd'.repeat(32),
+      coinb1: 'ef'.repeat(partBytes),
+      coinb2: 'ef'.repeat(partBytes),
+      merkleBranch: Array.from({ length: 32 }, () => '01'.repeat(32)),
+      version: '20000000',
+      nbits: '1d00ffff',
+      ntime: '65000000',
+      extranonce1: 'aa'.repeat(16),
+      extranonce2Size: 8,
+      extranonce2Start: Number.MAX_SAFE_INTEGER,
+      extranonce2Count: Number.MAX_SAFE_INTEGER,
+    },
+  });
+
+  it('the largest valid assignment is under the bus limit', () => {
+    const bytes = encode(WorkAssignment, largest(COINBASE_PART_MAX_BYTES)).length;
+    expect(bytes).toBeGreaterThan(60_000);
+    expect(bytes).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+  });
+
+  it('a coinbase part one byte longer is refused by the schema', () => {
+    const parsed = WorkAssignment.safeParse(largest(COINBASE_PART_MAX_BYTES + 1));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['coinbase.coinb1', 'coinbase.coinb2']);
   });
 });
