@@ -71,12 +71,6 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 const evenHex = (maxBytes: number) => z.string().regex(/^([0-9a-f]{2})*$/, 'lowercase hex, whole bytes').max(maxBytes * 2);
 
 /**
- * The job's coinbase parts and an extranonce2 range: with them a node builds
- * a fresh header (coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2 → merkle root)
- * whenever a header's nonce window is spent, instead of running dry. Fields
- * are those of a Stratum job (src/stratum/job.ts), in its forms.
- */
-/**
  * The most bytes each coinbase part may have in work for a node: with both at
  * it, the longest job id and owner and a full merkle branch, a WorkAssignment
  * is still under MAX_PAYLOAD_BYTES (test/unit/scheduler-extranonce2.test.ts).
@@ -84,6 +78,12 @@ const evenHex = (maxBytes: number) => z.string().regex(/^([0-9a-f]{2})*$/, 'lowe
  */
 export const COINBASE_PART_MAX_BYTES = 15_000;
 
+/**
+ * The job's coinbase parts and an extranonce2 range: with them a node builds
+ * a fresh header (coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2 → merkle root)
+ * whenever a header's nonce window is spent, instead of running dry. Fields
+ * are those of a Stratum job (src/stratum/job.ts), in its forms.
+ */
 export const CoinbaseRoll = z.object({
   /** Previous block hash, Stratum form (every 4-byte word swapped). */
   prevhash: hex(32),

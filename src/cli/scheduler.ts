@@ -58,7 +58,7 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
   // A bad plan is a usage error naming --plan, found before anything connects.
   const plan = forFlag('--plan', () => readPlanFile(values.plan!, mode ? { mode } : {}));
   const replicas = values.replicas === undefined ? 1 : parseIntegerFlag('--replicas', values.replicas, 1, 5);
-  // Rule: at least one value per assignment, and no more than a 4-byte extranonce2 holds.
+  // Rule: at least one extranonce2 value per assignment, at most 2^32 (a small extranonce2 shrinks it further).
   const extranonce2Range = values['extranonce2-range'] === undefined ? undefined : parseIntegerFlag('--extranonce2-range', values['extranonce2-range'], 1, 2 ** 32);
   const nc = await connectFromFlags(values, 'hashgrid-scheduler');
   const pool = new NodePool(nc);

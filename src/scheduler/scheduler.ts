@@ -103,7 +103,7 @@ interface Live {
   authenticated: boolean;
   info?: SubAccountInfo;
   task?: Task;
-  /** The task's coinbase as a node rolls it; undefined where CoinbaseRoll cannot carry it (see coinbaseOf). */
+  /** The task's coinbase as a node rolls it; undefined where CoinbaseRoll cannot carry it (see rollableCoinbase). */
   coinbase?: RollableCoinbase;
   taskAt: number;
 }
@@ -502,8 +502,9 @@ export class Scheduler {
         const task = await l.link.task();
         const changed = !l.task || l.task.jobId.split('.')[0] !== task.jobId.split('.')[0] || l.task.prevhash !== task.prevhash;
         l.task = task;
-        l.coinbase = coinbaseOf(task);
-        if (!l.coinbase && changed) this.log(`${key}: task ${task.jobId}: its coinbase cannot ride in work (${noRollReason(task)}); nodes get one extranonce2 per assignment`);
+        const rollable = rollableCoinbase(task);
+        l.coinbase = rollable.coinbase;
+        if (rollable.refused && changed) this.log(`${key}: task ${task.jobId}: its coinbase cannot ride in work (${rollable.refused}); nodes get one extranonce2 per assignment`);
         l.taskAt = Date.now();
         if (changed) for (const r of this.rotation.values()) if (r.account === key) r.account = undefined; // re-issue work on the new job
       }
@@ -894,17 +895,17 @@ async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) =>
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
 
-/** The task's coinbase parts for a node to roll, or undefined where CoinbaseRoll cannot carry them (an extranonce2 over 8 bytes, say). */
-function coinbaseOf(task: Task): RollableCoinbase | undefined {
+/**
+ * The task's coinbase parts for a node to roll, or why CoinbaseRoll cannot
+ * carry them (an extranonce2 over 8 bytes, a coinbase part over
+ * COINBASE_PART_MAX_BYTES).
+ */
+function rollableCoinbase(task: Task): { coinbase?: RollableCoinbase; refused?: string } {
   const { prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, extranonce1, extranonce2Size } = task;
   const parts = { prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, extranonce1, extranonce2Size };
-  return RollableCoinbase.safeParse(parts).success ? parts : undefined;
-}
-
-/** Why coinbaseOf refused a task's coinbase, for the log line. */
-function noRollReason(task: Task): string {
-  const parsed = RollableCoinbase.safeParse({ ...task });
-  return parsed.success ? 'unknown' : parsed.error.issues.slice(0, 2).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const parsed = RollableCoinbase.safeParse(parts);
+  if (parsed.success) return { coinbase: parts };
+  return { refused: parsed.error.issues.slice(0, 2).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
 }
 
 const centerOf = (a: SchedulerSubAccount) => ('pool' in a ? `${a.pool.host}:${a.pool.port}` : a.center);
