@@ -85,30 +85,21 @@ describe('lane board hand-off slot', () => {
     expect(Atomics.load(new Int32Array(board.memory.slot), 0)).toBe(SlotState.OPEN);
   });
 
-  it('takes a chunk another thread posts while it spins', async () => {
+  // Posted 2 ms in, inside a 2 s spin; posted 40 ms in, after a 1 ms spin, while the taker sleeps.
+  it.each([
+    { when: 'while it spins', chunkId: 11, delayMs: 2, spinMs: 2_000, atLeastMs: 0 },
+    { when: 'after the spin, while it sleeps', chunkId: 12, delayMs: 40, spinMs: 1, atLeastMs: 35 },
+  ])('takes a chunk another thread posts $when', async ({ chunkId, delayMs, spinMs, atLeastMs }) => {
     const board = newBoard();
     board.open();
-    const thread = await poster(board.memory, 11, 2);
+    const thread = await poster(board.memory, chunkId, delayMs);
     thread.go();
     const started = performance.now();
-    const got = board.take(5_000, 2_000);
+    const got = board.take(5_000, spinMs);
     const waited = performance.now() - started;
-    expect(got).toEqual(chunk(11));
+    expect(got).toEqual(chunk(chunkId));
+    expect(waited).toBeGreaterThanOrEqual(atLeastMs);
     expect(waited).toBeLessThan(2_000);
-    expect(await thread.done).toBe(true);
-  });
-
-  it('takes a chunk another thread posts after the spin, while it sleeps', async () => {
-    const board = newBoard();
-    board.open();
-    const thread = await poster(board.memory, 12, 40);
-    thread.go();
-    const started = performance.now();
-    const got = board.take(5_000, 1);
-    const waited = performance.now() - started;
-    expect(got).toEqual(chunk(12));
-    expect(waited).toBeGreaterThanOrEqual(35);
-    expect(waited).toBeLessThan(5_000);
     expect(await thread.done).toBe(true);
   });
 });
