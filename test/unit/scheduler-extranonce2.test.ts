@@ -118,10 +118,11 @@ describe('a share against its range', () => {
 });
 
 describe('work with a coinbase fits one bus message', () => {
+  // A control character is the longest a JSON string character gets: six bytes (\u0001).
   const largest = (partBytes: number) => ({
     v: SCHEMA_VERSION,
-    jobId: 'j'.repeat(JOB_ID_MAX),
-    owner: 'o'.repeat(128),
+    jobId: '\u0001'.repeat(JOB_ID_MAX),
+    owner: '\u0001'.repeat(128),
     header: 'ab'.repeat(80),
     nonceStart: 4294967295,
     nonceCount: 2 ** 32,
